@@ -1,7 +1,413 @@
-"""Subcommands owned by the viz package (placeholder until implemented)."""
+"""Subcommands owned by the viz package: ``unmask animate`` and ``unmask plot order|bench|training``.
+
+``animate`` and ``plot order`` load one puzzle and a model, call ``sampling.solve.solve_tokens``
+once per sampler to get its trace, and draw that trace; viz has no sampling loop of its own.
+Heavy imports (torch, matplotlib) happen inside the handlers so ``unmask --help`` stays quick.
+"""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 
-def register(sub) -> None:  # noqa: D401 - filled in by the viz work
-    return None
+from puzzles.errors import UnmaskError
+
+SAMPLER_NAMES = ("eb", "topk", "random", "threshold", "dus")
+PROXIES = ("entropy", "confidence", "margin")
+
+# Which flag applies to which sampler (flag dest -> sampler names).
+_FLAG_SAMPLERS = {
+    "gamma": ("eb",),
+    "proxy": ("eb", "topk"),
+    "k": ("topk", "random"),
+    "tau": ("threshold",),
+    "block": ("dus",),
+    "two_d": ("dus",),
+}
+_DEFAULTS = {"gamma": 0.01, "proxy": "entropy", "k": 1, "tau": 0.9}
+
+
+# --------------------------------------------------------------------------------------------
+# Parsers
+# --------------------------------------------------------------------------------------------
+
+
+def _add_puzzle_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--input",
+        required=True,
+        metavar="FILE",
+        help="puzzle file (.txt, .csv or .npz, as written by `unmask generate`)",
+    )
+    p.add_argument(
+        "--index",
+        type=int,
+        default=0,
+        metavar="I",
+        help="which puzzle of the file to draw, 0-based (default: 0)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="model file or training folder (default: the shipped model for this task and size)",
+    )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="where the model runs: auto, cpu or cuda (default: cpu; one puzzle is quick)",
+    )
+
+
+def _add_sampler_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sampler (as in `unmask solve`)")
+    g.add_argument(
+        "--sampler",
+        choices=SAMPLER_NAMES,
+        help="unmasking rule: eb (entropy-bounded), topk, random, threshold, dus (default: eb)",
+    )
+    g.add_argument(
+        "--gamma",
+        type=float,
+        help="eb: entropy budget per step in nats; larger reveals more cells per pass (default: 0.01)",
+    )
+    g.add_argument(
+        "--proxy",
+        choices=PROXIES,
+        help="eb/topk: error proxy that orders the masked cells (default: entropy)",
+    )
+    g.add_argument("--k", type=int, help="topk/random: cells revealed per pass (default: 1)")
+    g.add_argument(
+        "--tau",
+        type=float,
+        help="threshold: reveal every cell whose confidence is at least tau (default: 0.9)",
+    )
+    g.add_argument("--block", type=int, help="dus: cells per block (default: all masked cells)")
+    g.add_argument(
+        "--two-d",
+        dest="two_d",
+        action="store_true",
+        default=None,
+        help="dus: dilate over rows and columns of the grid instead of the row-major order",
+    )
+    g.add_argument(
+        "--temperature",
+        type=float,
+        default=0.0,
+        help="0 places the most likely value; T > 0 draws values at temperature T (default: 0)",
+    )
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for draws (temperature > 0, random order); same puzzle and seed as "
+        "`unmask solve` give the same answer (default: 0)",
+    )
+
+
+def register(sub) -> None:
+    """Add ``animate`` and ``plot`` to the ``unmask`` subparsers."""
+    anim = sub.add_parser(
+        "animate",
+        help="animate the order in which a model unmasks one puzzle (GIF or MP4)",
+        description=(
+            "Solve one puzzle with a model and draw one frame per forward pass: givens in bold on "
+            "grey, each revealed cell coloured by its entropy (or confidence) at reveal, the cells "
+            "revealed in that pass outlined. With --compare, one panel per sampler on a shared "
+            "timeline (a sampler that finishes early holds its last frame)."
+        ),
+    )
+    anim.add_argument("task", choices=("sudoku", "maze"), help="puzzle kind")
+    _add_puzzle_args(anim)
+    _add_sampler_args(anim)
+    anim.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="SPEC",
+        help='samplers side by side, e.g. --compare "topk:k=1" "eb:gamma=0.01" (replaces --sampler '
+        "and its knobs; --temperature and --seed still apply)",
+    )
+    anim.add_argument(
+        "--color",
+        choices=("entropy", "confidence"),
+        default="entropy",
+        help="what a revealed cell's colour shows: entropy (nats) or probability of the placed "
+        "value, both at reveal (default: entropy)",
+    )
+    anim.add_argument("--fps", type=float, default=4.0, help="frames per second (default: 4)")
+    anim.add_argument(
+        "--hold-frames",
+        type=int,
+        default=4,
+        help="extra frames showing the finished board at the end (default: 4)",
+    )
+    anim.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="FILE.gif (always available) or FILE.mp4 (needs ffmpeg on PATH)",
+    )
+    anim.add_argument("--quiet", action="store_true", help="no progress bar")
+    anim.set_defaults(func=cmd_animate)
+
+    plot = sub.add_parser(
+        "plot",
+        help="static figures: reveal order, accuracy vs NFE, training curves",
+        description="Static figures (PNG, SVG or PDF by the --out suffix).",
+    )
+    kinds = plot.add_subparsers(dest="figure", metavar="FIGURE", required=True)
+
+    order = kinds.add_parser(
+        "order",
+        help="heatmap of the forward pass that revealed each cell of one puzzle",
+        description=(
+            "Solve one puzzle and draw, for every cell, the forward pass that revealed it "
+            "(givens grey), with a bar chart of cells revealed per pass."
+        ),
+    )
+    order.add_argument(
+        "task",
+        nargs="?",
+        choices=("sudoku", "maze"),
+        help="puzzle kind (default: inferred from the file)",
+    )
+    _add_puzzle_args(order)
+    _add_sampler_args(order)
+    order.add_argument("--out", required=True, metavar="FILE", help="FILE.png, .svg or .pdf")
+    order.set_defaults(func=cmd_plot_order)
+
+    bench = kinds.add_parser(
+        "bench",
+        help="accuracy against mean NFE from `unmask bench` JSON files",
+        description=(
+            "Accuracy (%% of puzzles solved) against mean forward passes (log axis) for every "
+            "sampler row of one or more `unmask bench` JSON outputs: one line per sampler family "
+            "(gamma or k sweeps joined in NFE order), the Pareto front dashed."
+        ),
+    )
+    bench.add_argument("results", nargs="+", metavar="RESULTS.json", help="bench JSON file(s)")
+    bench.add_argument("--out", required=True, metavar="FILE", help="FILE.png, .svg or .pdf")
+    bench.add_argument("--title", help="figure title (default: a description of the axes)")
+    bench.set_defaults(func=cmd_plot_bench)
+
+    train = kinds.add_parser(
+        "training",
+        help="loss and validation solve rate from `unmask train` logs",
+        description=(
+            "Loss and validation solve rate against the training step, read from the Lightning "
+            "CSV logs (every metrics.csv below DIR; columns named with 'loss' and 'solve')."
+        ),
+    )
+    train.add_argument("dir", metavar="DIR", help="training output folder")
+    train.add_argument(
+        "--out", metavar="FILE", help="FILE.png, .svg or .pdf (default: DIR/training.png)"
+    )
+    train.set_defaults(func=cmd_plot_training)
+
+
+# --------------------------------------------------------------------------------------------
+# Shared: puzzle, model, sampler, trace
+# --------------------------------------------------------------------------------------------
+
+
+def sampler_from_args(args, spec):
+    """(label, Sampler) from the --sampler flags; a knob for another sampler is an error."""
+    from sampling.samplers import make_sampler
+
+    name = args.sampler or "eb"
+    kwargs = {}
+    for flag, owners in _FLAG_SAMPLERS.items():
+        value = getattr(args, flag, None)
+        if name in owners:
+            if value is not None:
+                kwargs[flag] = value
+            elif flag in _DEFAULTS:
+                kwargs[flag] = _DEFAULTS[flag]
+        elif value is not None:
+            pretty = "--" + flag.replace("_", "-")
+            raise UnmaskError(
+                f"{pretty} applies to --sampler {' or '.join(owners)}, not --sampler {name}"
+            )
+    if name == "dus" and kwargs.get("two_d"):
+        kwargs.update(height=spec.height, width=spec.width)  # the 2-D plan needs the grid
+    sampler = make_sampler(name, **kwargs)
+    shown = {k: v for k, v in kwargs.items() if k not in ("height", "width")}
+    label = name + (":" + ",".join(f"{k}={_fmt(v)}" for k, v in shown.items()) if shown else "")
+    return label, sampler
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def samplers_from_compare(specs: list[str], spec) -> list:
+    """[(label, Sampler)] from --compare specs (each may itself hold several, comma-separated)."""
+    from sampling.samplers import parse_sampler_specs
+
+    out = []
+    for text in specs:
+        out.extend(parse_sampler_specs(text, height=spec.height, width=spec.width))
+    return out
+
+
+def load_puzzle(path: str, task: str | None, index: int):
+    """(TaskSpec, puzzle board (H, W), dataset) for puzzle ``index`` of ``path``."""
+    from puzzles.datasets import load_dataset
+    from puzzles.tokens import maze_spec, sudoku_spec
+
+    if not Path(path).exists():
+        raise UnmaskError(f"{path}: no such file")
+    ds = load_dataset(path, task)
+    if len(ds) == 0:
+        raise UnmaskError(f"{path}: holds no puzzles")
+    if not 0 <= index < len(ds):
+        raise UnmaskError(f"{path}: no puzzle #{index} (the file has {len(ds)}, numbered from 0)")
+    board = ds.puzzles[index]
+    h, w = board.shape
+    if ds.task == "sudoku":
+        spec = sudoku_spec(h)
+    else:
+        spec = maze_spec((h - 1) // 2, (w - 1) // 2)
+    return spec, board, ds
+
+
+def _load_model(args, spec, size: int):
+    from models.checkpoint import load_model
+    from sampling.solve import resolve_device
+
+    device = resolve_device(args.device)
+    loaded = load_model(args.checkpoint, task=spec.task, size=size, device=device)
+    if (loaded.spec.height, loaded.spec.width) != (spec.height, spec.width):
+        raise UnmaskError(
+            f"{loaded.path}: model is for {loaded.spec.height}x{loaded.spec.width} grids, "
+            f"the puzzle is {spec.height}x{spec.width}"
+        )
+    return loaded, device
+
+
+def traces_for(args, spec, board, size: int, samplers):
+    """Run each (label, sampler) once on the puzzle; returns ([RowTrace], model path)."""
+    import torch
+
+    from sampling import rng
+    from sampling.solve import solve_tokens
+    from viz.trace import row_trace
+
+    loaded, device = _load_model(args, spec, size)
+    if args.temperature < 0:
+        raise UnmaskError(f"--temperature must be >= 0, got {args.temperature}")
+    tokens = torch.from_numpy(spec.encode_puzzle(board[None]))  # (1, L)
+    # The seed `unmask solve` would give this puzzle on its first attempt.
+    seeds = rng.derive_seeds(args.seed, torch.tensor([args.index]), 0)  # (1,)
+    traces = []
+    for _, sampler in samplers:
+        result = solve_tokens(
+            loaded.model,
+            spec,
+            tokens,
+            sampler,
+            batch_size=1,
+            device=device,
+            temperature=args.temperature,
+            row_seeds=seeds,
+            record=True,
+        )
+        traces.append(row_trace(result, 0))
+    return traces, loaded.path
+
+
+def _puzzle_title(spec, path: str, index: int) -> str:
+    task = "Sudoku" if spec.task == "sudoku" else "Maze"
+    size = (
+        f"{spec.height}x{spec.width}"
+        if spec.task == "sudoku"
+        else f"{(spec.height - 1) // 2}x{(spec.width - 1) // 2} cells"
+    )
+    return f"{task} {size}, puzzle #{index} of {Path(path).name}"
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_animate(args) -> int:
+    from viz.animate import FORMATS, write_animation
+
+    out = Path(args.out)
+    if out.suffix.lower() not in FORMATS:
+        raise UnmaskError(f"--out {out}: animations are written as .gif or .mp4")
+    spec, board, ds = load_puzzle(args.input, args.task, args.index)
+    if args.compare:
+        given = [f for f in ("sampler", *_FLAG_SAMPLERS) if getattr(args, f, None) is not None]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise UnmaskError(
+                f"{flag} does not combine with --compare; put knobs in each spec, "
+                'e.g. --compare "topk:k=1" "eb:gamma=0.1"'
+            )
+        samplers = samplers_from_compare(args.compare, spec)
+    else:
+        samplers = [sampler_from_args(args, spec)]
+    traces, model_path = traces_for(args, spec, board, ds.size, samplers)
+    title = f"{_puzzle_title(spec, args.input, args.index)} · model {Path(model_path).name}"
+    info = write_animation(
+        spec,
+        traces,
+        [label for label, _ in samplers],
+        out,
+        color=args.color,
+        fps=args.fps,
+        hold_frames=args.hold_frames,
+        title=title,
+        progress=not args.quiet,
+    )
+    nfes = ", ".join(f"{label} NFE {t.nfe}" for (label, _), t in zip(samplers, traces, strict=True))
+    print(f"wrote {info.path} ({info.num_frames} frames at {args.fps:g} fps; {nfes})")
+    return 0
+
+
+def cmd_plot_order(args) -> int:
+    from viz.plots import FIGURE_FORMATS, order_figure, save_figure
+
+    if Path(args.out).suffix.lower() not in FIGURE_FORMATS:
+        raise UnmaskError(f"--out {args.out}: figures are written as .png, .svg or .pdf")
+    spec, board, ds = load_puzzle(args.input, args.task, args.index)
+    label, sampler = sampler_from_args(args, spec)
+    traces, model_path = traces_for(args, spec, board, ds.size, [(label, sampler)])
+    fig = order_figure(
+        spec,
+        traces[0],
+        label=label,
+        title=f"Reveal order: {_puzzle_title(spec, args.input, args.index)}",
+    )
+    path = save_figure(fig, args.out)
+    print(f"wrote {path} (NFE {traces[0].nfe}, model {Path(model_path).name})")
+    return 0
+
+
+def cmd_plot_bench(args) -> int:
+    from viz.plots import FIGURE_FORMATS, bench_figure, bench_series, read_bench, save_figure
+
+    if Path(args.out).suffix.lower() not in FIGURE_FORMATS:
+        raise UnmaskError(f"--out {args.out}: figures are written as .png, .svg or .pdf")
+    points = read_bench(args.results)
+    path = save_figure(bench_figure(points, title=args.title), args.out)
+    series = bench_series(points)
+    print(f"wrote {path} ({len(points)} samplers in {len(series)} series: {', '.join(series)})")
+    return 0
+
+
+def cmd_plot_training(args) -> int:
+    from viz.plots import FIGURE_FORMATS, read_training_logs, save_figure, training_figure
+
+    out = Path(args.out) if args.out else Path(args.dir) / "training.png"
+    if out.suffix.lower() not in FIGURE_FORMATS:
+        raise UnmaskError(f"--out {out}: figures are written as .png, .svg or .pdf")
+    logs = read_training_logs(args.dir)
+    path = save_figure(training_figure(logs, root=args.dir), out)
+    print(f"wrote {path} (from {', '.join(str(log.path) for log in logs)})")
+    return 0

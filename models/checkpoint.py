@@ -1,0 +1,208 @@
+"""The model file (``model.pt``): a self-describing, weights-only-safe torch file.
+
+Layout (a plain dict; every value a tensor, str, number, bool, None, list or dict)::
+
+    format          "unmask-model"
+    format_version  1
+    task, size      "sudoku", 9  |  "maze", 10 (cells per side)
+    spec            TaskSpec fields (height, width, num_values, mask_id, vocab_size)
+    vocabulary      what each token id means
+    config          ModelConfig fields
+    state_dict      Denoiser weights in bfloat16 (rebuilt in float32 on load)
+    summary         training facts: data, steps, seconds, val_solve_rate, ...
+
+``load_model`` reads it with ``torch.load(weights_only=True)``, so a file cannot run code. It
+also accepts a Lightning checkpoint written by ``unmask train`` (``last.ckpt``, ``best.ckpt``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from models.config import ModelConfig
+from models.denoiser import Denoiser
+from puzzles.atomic import atomic_open
+from puzzles.errors import UnmaskError
+from puzzles.tokens import GOAL, MAZE_MASK, OPEN, PATH, START, WALL, TaskSpec, spec_for
+
+FORMAT = "unmask-model"
+FORMAT_VERSION = 1
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+_SAVE_DTYPE = torch.bfloat16
+
+
+@dataclass
+class LoadedModel:
+    """A denoiser ready for inference (eval mode, float32, no grad) and what describes it."""
+
+    model: Denoiser
+    spec: TaskSpec
+    config: ModelConfig
+    summary: dict
+    path: str
+
+
+def shipped_path(task: str, size: int) -> Path:
+    """Where the shipped model for (task, size) lives: ``models/shipped/{task}{size}.pt``."""
+    return SHIPPED_DIR / f"{task}{size}.pt"
+
+
+def describe(task: str, size: int) -> str:
+    """'sudoku 9x9' or 'maze 10x10' (cells)."""
+    return f"{task} {size}x{size}"
+
+
+def vocabulary(spec: TaskSpec) -> dict:
+    """What each token id means, for the model file."""
+    if spec.task == "sudoku":
+        return {
+            "values": [str(d) for d in range(1, spec.num_values + 1)],
+            "rule": "token = digit - 1",
+            "mask_id": spec.mask_id,
+        }
+    return {
+        "values": {"open": OPEN, "path": PATH},
+        "context": {"wall": WALL, "start": START, "goal": GOAL},
+        "mask_id": MAZE_MASK,
+    }
+
+
+def save_model(
+    path: str | os.PathLike,
+    model: Denoiser | dict,
+    spec: TaskSpec,
+    summary: dict,
+    config: ModelConfig | None = None,
+) -> None:
+    """Write ``model.pt`` atomically. ``model`` is a ``Denoiser`` or a state dict (then pass
+    ``config``). Floating-point weights are stored in bfloat16."""
+    if isinstance(model, Denoiser):
+        config = model.cfg
+        state = model.state_dict()
+    else:
+        if config is None:
+            raise ValueError("save_model needs config when given a state dict")
+        state = model
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "task": spec.task,
+        "size": spec.size,
+        "spec": dataclasses.asdict(spec),
+        "vocabulary": vocabulary(spec),
+        "config": config.to_dict(),
+        "state_dict": {
+            k: (v.detach().to(_SAVE_DTYPE) if v.is_floating_point() else v.detach()).cpu()
+            for k, v in state.items()
+        },
+        "summary": dict(summary),
+    }
+    with atomic_open(path, "wb") as f:
+        torch.save(payload, f)
+
+
+def _read(path: Path, device) -> object:
+    try:
+        return torch.load(path, weights_only=True, map_location=device)
+    except Exception as err:  # torch raises many types for damaged/foreign files
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if len(reason) > 160:
+            reason = reason[:157] + "..."
+        raise UnmaskError(
+            f"{path}: not a readable unmask model file (truncated or not ours: {reason})"
+        ) from None
+
+
+def _from_lightning(obj: dict, path: Path) -> dict:
+    """Turn an ``unmask train`` Lightning checkpoint into the model-file layout."""
+    hp = obj.get("hyper_parameters") or {}
+    if "model_config" not in hp or "train_config" not in hp:
+        raise UnmaskError(f"{path}: a Lightning checkpoint, but not one written by unmask train")
+    tc = hp["train_config"]
+    spec = spec_for(tc["task"], tc["size"])
+    state = obj.get("ema_state") or {
+        k.removeprefix("denoiser."): v
+        for k, v in obj["state_dict"].items()
+        if k.startswith("denoiser.")
+    }
+    rates = obj.get("val_solve_rate") or {}
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "task": spec.task,
+        "size": spec.size,
+        "spec": dataclasses.asdict(spec),
+        "config": hp["model_config"],
+        "state_dict": state,
+        "summary": {"steps": obj.get("global_step"), "val_solve_rate": rates.get("last")},
+    }
+
+
+def load_model(
+    path: str | os.PathLike | None = None,
+    task: str | None = None,
+    size: int | None = None,
+    device: str | torch.device = "cpu",
+) -> LoadedModel:
+    """Load a model file (or an ``unmask train`` checkpoint) as a float32 ``Denoiser`` in eval mode.
+
+    ``path`` None loads the shipped model for (``task``, ``size``). When ``task``/``size`` are
+    given they must match the file. Every problem (missing, truncated or foreign file, other
+    task or size) raises ``UnmaskError`` with a one-line message.
+    """
+    if path is None:
+        if task is None or size is None:
+            raise UnmaskError("no model file given; pass --checkpoint FILE")
+        p = shipped_path(task, size)
+        if not p.is_file():
+            raise UnmaskError(
+                f"no shipped model for {describe(task, size)} ({p.name} is not in "
+                f"models/shipped/); pass --checkpoint FILE (train one with `unmask train {task}`)"
+            )
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise UnmaskError(f"{p}: model file not found")
+        if p.is_dir():
+            cand = p / "model.pt"
+            if not cand.is_file():
+                raise UnmaskError(f"{p}: is a folder without model.pt")
+            p = cand
+    obj = _read(p, device)
+    if isinstance(obj, dict) and "pytorch-lightning_version" in obj:
+        obj = _from_lightning(obj, p)
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise UnmaskError(f"{p}: not an unmask model file (no '{FORMAT}' format tag)")
+    version = obj.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise UnmaskError(
+            f"{p}: model file format version {version!r} is newer than this unmask "
+            f"understands ({FORMAT_VERSION}); upgrade unmask"
+        )
+    try:
+        file_task, file_size = str(obj["task"]), int(obj["size"])
+        config = ModelConfig.from_dict(dict(obj["config"]))
+        spec = TaskSpec(**obj["spec"]) if "spec" in obj else spec_for(file_task, file_size)
+        state = obj["state_dict"]
+    except (KeyError, TypeError, ValueError) as err:
+        raise UnmaskError(f"{p}: damaged unmask model file ({err})") from None
+    if (task is not None and task != file_task) or (size is not None and int(size) != file_size):
+        want = describe(task or file_task, size if size is not None else file_size)
+        raise UnmaskError(
+            f"{p}: model is for {describe(file_task, file_size)}, not {want}; "
+            "pass a model trained for this puzzle"
+        )
+    model = Denoiser(config)
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in state.items()})  # fmt: skip
+    except (RuntimeError, AttributeError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise UnmaskError(f"{p}: weights do not match the stored config ({first})") from None
+    model = model.to(device).eval().requires_grad_(False)
+    return LoadedModel(model, spec, config, dict(obj.get("summary") or {}), str(p))

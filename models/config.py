@@ -1,0 +1,132 @@
+"""Typed configuration for the denoiser and for a training run.
+
+``ModelConfig`` is stored inside every checkpoint and model file, so a model rebuilds from its
+file alone. ``TrainConfig`` is the resolved set of training options written to
+``DIR/config.json`` by ``unmask train``. Neither imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from puzzles.tokens import TaskSpec
+
+POSITIONS = ("rowcol", "rope2d", "learned1d")
+NORMS = ("layernorm", "rmsnorm")
+MLPS = ("gelu", "swiglu")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the bidirectional transformer denoiser.
+
+    The grid fields (task .. mask_id) come from the task's ``TaskSpec``; the rest from a preset.
+    """
+
+    task: str  # "sudoku" | "maze"
+    height: int  # grid rows in tokens
+    width: int  # grid columns in tokens
+    num_values: int  # logits per cell (Sudoku n, maze 2)
+    vocab_size: int  # input token ids 0 .. vocab_size-1 (values, maze context, mask)
+    mask_id: int
+    d_model: int = 64
+    n_layers: int = 4
+    n_heads: int = 4
+    d_ff: int = 256
+    dropout: float = 0.0
+    pos: str = "rowcol"  # 2-D position signal; "learned1d" only for comparisons
+    norm: str = "layernorm"
+    mlp: str = "gelu"
+    bias: bool = True
+    rope_base: float = 100.0  # rotary base for "rope2d" (grids are short: <= ~41 per axis)
+
+    def __post_init__(self) -> None:
+        if self.pos not in POSITIONS:
+            raise ValueError(f"pos must be one of {POSITIONS}, got {self.pos!r}")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.mlp not in MLPS:
+            raise ValueError(f"mlp must be one of {MLPS}, got {self.mlp!r}")
+        if self.d_model % self.n_heads != 0:
+            raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        if self.pos == "rope2d" and (self.d_model // self.n_heads) % 4 != 0:
+            raise ValueError("rope2d needs a head dimension divisible by 4")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def seq_len(self) -> int:
+        return self.height * self.width
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        """Rebuild from ``to_dict`` output; unknown keys are an error (a newer file)."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown model config keys {unknown}")
+        return cls(**d)
+
+    @classmethod
+    def from_spec(cls, spec: TaskSpec, preset: str = "tiny", **overrides) -> ModelConfig:
+        """Config for ``spec``'s grid and vocabulary with the sizes of ``PRESETS[preset]``."""
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
+        base = cls(
+            task=spec.task,
+            height=spec.height,
+            width=spec.width,
+            num_values=spec.num_values,
+            vocab_size=spec.vocab_size,
+            mask_id=spec.mask_id,
+            **PRESETS[preset],
+        )
+        return replace(base, **overrides) if overrides else base
+
+
+# Presets: only the network's sizes; the grid comes from the task.
+# tiny:  4 x (4*64^2 + 2*64*256) + biases/norms ~ 0.20M parameters; trains 4x4 Sudoku on a CPU.
+# small: 8 x (4*256^2 + 2*256*1024) + biases/norms ~ 6.32M parameters (the EB-Sampler paper's
+#        puzzle-model size).
+PRESETS: dict[str, dict] = {
+    "tiny": dict(d_model=64, n_layers=4, n_heads=4, d_ff=256),
+    "small": dict(d_model=256, n_layers=8, n_heads=8, d_ff=1024),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Resolved training options of one ``unmask train`` run (saved as DIR/config.json)."""
+
+    task: str
+    size: int  # Sudoku n or maze cells per side
+    preset: str
+    seed: int
+    steps: int
+    batch_size: int  # per device
+    lr: float
+    weight_decay: float
+    warmup_steps: int
+    min_lr_ratio: float  # cosine decays to lr * min_lr_ratio
+    grad_clip: float
+    ema: float  # 0 = off; else decay of the weight EMA used for validation and export
+    elbo_weight: bool  # weight each example's loss by 1/t instead of a mean over masked cells
+    clue_mask_prob: float  # Sudoku: chance an example is masked inside a real puzzle's blanks
+    augment: bool
+    train_size: int  # generated training examples (ignored with --data)
+    val_size: int
+    val_every: int  # steps between validation solve-rate checks
+    ckpt_every: int  # steps between DIR/last.ckpt writes
+    log_every: int
+    data: str | None  # dataset file(s), comma-separated; else generated
+    val_data: str | None
+    maze_algorithm: str
+    precision: str
+    compile: bool
+    num_workers: int  # DataLoader worker processes
+
+    def to_dict(self) -> dict:
+        return asdict(self)

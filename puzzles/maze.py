@@ -1,0 +1,831 @@
+"""Mazes: generators, shortest-path solutions, an exact validator and dihedral symmetries.
+
+Layout (pinned in ``tests/puzzles/test_maze.py``): a maze of ``h x w`` cells is an int8 grid of
+shape ``(2h+1, 2w+1)`` holding the codes of :mod:`puzzles.tokens` (``OPEN, PATH, WALL, START,
+GOAL``). Cell ``(i, j)`` sits at grid position ``(2i+1, 2j+1)``; the wall between two
+neighbouring cells sits at the grid position between them (``(2i+1, 2j+2)`` between ``(i, j)``
+and ``(i, j+1)``, ``(2i+2, 2j+1)`` between ``(i, j)`` and ``(i+1, j)``); the border and every
+``(even, even)`` post are always walls. A wall position that is OPEN is a passage.
+
+A puzzle has exactly one START and one GOAL, both at cell positions. Its solution marks every
+grid position strictly between them on one shortest path (cells and the passages between them)
+with PATH; START and GOAL keep their codes. A path length counts moves between cells, so the
+grid path between S and G has ``2 * length`` steps.
+
+Generation runs on flat ``bytearray`` grids with precomputed neighbour tables and batched
+random draws (about 10k-20k 10x10 mazes with solutions per second per core, see
+``benchmarks/bench_maze_generate.py``); :func:`to_graph` is the networkx view for users and
+for the tests' oracle.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from puzzles.errors import UnmaskError
+from puzzles.tokens import GOAL, OPEN, PATH, START, WALL
+
+__all__ = [
+    "ALGORITHMS",
+    "CHUNK",
+    "GENERATORS",
+    "MazeError",
+    "check_answer",
+    "dfs_maze",
+    "dihedral",
+    "dihedral_ks",
+    "dihedral_permutation",
+    "generate",
+    "generate_many",
+    "kruskal_maze",
+    "prim_maze",
+    "shortest_path_length",
+    "to_graph",
+    "wilson_maze",
+]
+
+
+class MazeError(UnmaskError, ValueError):
+    """Bad maze parameters or an impossible request (e.g. ``min_path`` longer than any path).
+
+    A ``ValueError`` for library callers and an ``UnmaskError`` so the CLI prints one line.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Precomputed tables for an h x w maze (flat grid positions p = row * W + col).
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tables:
+    h: int
+    w: int
+    H: int  # grid rows, 2h+1
+    W: int  # grid columns, 2w+1
+    n: int  # cells, h*w
+    cells: tuple[int, ...]  # flat grid position of cell k = i*w + j
+    all_wall: bytes  # (H*W,) every position WALL: carvers open cells as they join the maze
+    cells_open: bytes  # (H*W,) cells OPEN, every wall position WALL
+    nbrs: list  # nbrs[p] = ((nb, gap), ...) for cell position p, None elsewhere
+    perms24: list  # perms24[p][r], r in 0..23: a permutation of nbrs[p] (uniform over r)
+    step12: list  # step12[p][r], r in 0..11: a neighbour cell of p (uniform over r)
+    edges: tuple[tuple[int, int, int], ...]  # internal walls (gap, cell a, cell b)
+    gaps: np.ndarray  # (E,) int64 flat positions of the internal walls
+
+
+@functools.lru_cache(maxsize=64)
+def _tables(h: int, w: int) -> _Tables:
+    H, W = 2 * h + 1, 2 * w + 1
+    cells = tuple((2 * i + 1) * W + 2 * j + 1 for i in range(h) for j in range(w))
+    nbrs: list = [None] * (H * W)
+    perms24: list = [None] * (H * W)
+    step12: list = [None] * (H * W)
+    edges = []
+    for i in range(h):
+        for j in range(w):
+            p = (2 * i + 1) * W + 2 * j + 1
+            nb = []
+            for di, dj in ((-1, 0), (0, 1), (1, 0), (0, -1)):
+                if 0 <= i + di < h and 0 <= j + dj < w:
+                    off = di * W + dj
+                    nb.append((p + 2 * off, p + off))
+            nbrs[p] = tuple(nb)
+            perms = list(itertools.permutations(nb))  # 1, 1, 2, 6 or 24 of them
+            perms24[p] = tuple(perms[r % len(perms)] for r in range(24))  # 24 = 0 mod each
+            step12[p] = tuple(nb[r % len(nb)][0] for r in range(12)) if nb else ()
+            if j + 1 < w:
+                edges.append((p + 1, p, p + 2))
+            if i + 1 < h:
+                edges.append((p + W, p, p + 2 * W))
+    cells_open = bytearray([WALL]) * (H * W)
+    for p in cells:
+        cells_open[p] = OPEN
+    return _Tables(
+        h=h,
+        w=w,
+        H=H,
+        W=W,
+        n=h * w,
+        cells=cells,
+        all_wall=bytes([WALL]) * (H * W),
+        cells_open=bytes(cells_open),
+        nbrs=nbrs,
+        perms24=perms24,
+        step12=step12,
+        edges=tuple(edges),
+        gaps=np.array([e[0] for e in edges], dtype=np.int64),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Carvers: rng + tables -> (flat bytearray grid of WALL/OPEN forming a perfect maze, parents).
+# In the carvers a cell position still WALL means "not yet in the maze". ``parents`` maps each
+# cell position to its parent's position in the spanning tree (the root maps to itself), or is
+# None when the carver does not grow a rooted tree; it lets the solver skip the BFS.
+# Random draws are batched: float arrays scaled and cast in numpy (small Python ints are cached,
+# so ``tolist`` of them is cheap), never one Generator call per step.
+# ---------------------------------------------------------------------------------------------
+
+_Carved = tuple[bytearray, list[int] | None]
+
+
+def _uniform_ints(rng: np.random.Generator, high: int, size: int) -> list[int]:
+    """``size`` independent uniform ints in [0, high) (floor of scaled doubles; the bias of
+    order 2**-53 is immaterial here), as a list."""
+    return (rng.random(size) * high).astype(np.intp).tolist()
+
+
+def _carve_dfs(rng: np.random.Generator, t: _Tables) -> _Carved:
+    """Recursive backtracker with an explicit stack. Each cell draws one random order of its
+    neighbours when first visited and the walk resumes that order on backtracking, which is the
+    same law as picking a uniform unvisited neighbour at every step."""
+    g = bytearray(t.all_wall)
+    par = [0] * (t.H * t.W)
+    u = rng.random(t.n + 1)  # (n+1,)
+    order = (u[:-1] * 24).astype(np.intp).tolist()  # a permutation index per cell, visit order
+    start = t.cells[int(u[-1] * t.n)]
+    perms = t.perms24
+    g[start] = OPEN
+    par[start] = start
+    stack = [iter(perms[start][order[0]])]
+    k = 1
+    while stack:
+        for nb, gap in stack[-1]:
+            if g[nb]:  # not yet visited
+                g[nb] = OPEN
+                g[gap] = OPEN
+                par[nb] = gap + gap - nb  # the cell we came from
+                stack.append(iter(perms[nb][order[k]]))
+                k += 1
+                break
+        else:
+            stack.pop()
+    return g, par
+
+
+def _carve_wilson(rng: np.random.Generator, t: _Tables) -> _Carved:
+    """Wilson's algorithm: a uniform spanning tree of the cell grid. From each cell not yet in
+    the tree, a simple random walk runs until it hits the tree; its loop erasure (kept as the
+    last exit taken from each cell) joins the tree."""
+    g = bytearray(t.all_wall)
+    step = t.step12
+    nxt = [0] * (t.H * t.W)  # last exit taken from each cell; the tree's parent once joined
+    batch = 8 * t.n + 64  # a 10x10 maze takes about 500 steps on average
+    u = rng.random(batch + 1)  # (batch+1,)
+    root = t.cells[int(u[-1] * t.n)]
+    draws = iter((u[:-1] * 12).astype(np.intp).tolist())
+    g[root] = OPEN  # the law of the tree does not depend on the root
+    nxt[root] = root
+    for s in t.cells:
+        cur = s
+        while g[cur]:
+            for r in draws:
+                nb = step[cur][r]
+                nxt[cur] = nb
+                cur = nb
+                if not g[cur]:
+                    break
+            else:
+                draws = iter(_uniform_ints(rng, 12, batch))
+        cur = s
+        while g[cur]:  # retrace the loop-erased walk into the tree
+            nb = nxt[cur]
+            g[cur] = OPEN
+            g[(cur + nb) >> 1] = OPEN
+            cur = nb
+    return g, nxt
+
+
+def _carve_kruskal(rng: np.random.Generator, t: _Tables) -> _Carved:
+    """Randomized Kruskal: internal walls in uniformly random order; a wall is opened when it
+    joins two different components (union-find with path halving)."""
+    g = bytearray(t.cells_open)
+    uf = list(range(t.H * t.W))  # union-find parent, indexed by cell position
+    edges = t.edges
+    left = t.n - 1
+    for e in rng.permutation(len(edges)).tolist():
+        gap, a, b = edges[e]
+        while uf[a] != a:
+            uf[a] = a = uf[uf[a]]
+        while uf[b] != b:
+            uf[b] = b = uf[uf[b]]
+        if a != b:
+            uf[a] = b
+            g[gap] = OPEN
+            left -= 1
+            if not left:
+                break
+    return g, None
+
+
+def _carve_prim(rng: np.random.Generator, t: _Tables) -> _Carved:
+    """Randomized Prim: grow from a random cell; each step takes a uniformly random wall on the
+    frontier and opens it when the cell behind it is not yet in the maze."""
+    g = bytearray(t.all_wall)
+    par = [0] * (t.H * t.W)
+    # A wall enters the frontier at most once (from the first of its cells to join, only while
+    # the other is outside), so at most E pops. Index = draw % len(frontier), draws uniform in
+    # [0, 2**31): the modulo bias is below len / 2**31, about 1e-8 here.
+    draws = (rng.random(len(t.edges) + 1) * 2147483648.0).astype(np.int64).tolist()
+    nbrs = t.nbrs
+    start = t.cells[draws.pop() % t.n]
+    g[start] = OPEN
+    par[start] = start
+    front = list(nbrs[start])  # (cell behind the wall, wall position)
+    left = t.n - 1
+    for x in draws if left else ():
+        i = x % len(front)
+        nb, gap = front[i]
+        front[i] = front[-1]  # swap-remove
+        front.pop()
+        if g[nb]:  # the cell behind is outside: open the wall, grow
+            g[nb] = OPEN
+            g[gap] = OPEN
+            par[nb] = gap + gap - nb
+            left -= 1
+            if not left:
+                break
+            for e in nbrs[nb]:
+                if g[e[0]]:
+                    front.append(e)
+    return g, par
+
+
+_CARVERS: dict[str, Callable[[np.random.Generator, _Tables], _Carved]] = {
+    "dfs": _carve_dfs,
+    "wilson": _carve_wilson,
+    "kruskal": _carve_kruskal,
+    "prim": _carve_prim,
+}
+
+#: Generator names in the order that ``algorithm="mix"`` cycles through them.
+ALGORITHMS: tuple[str, ...] = tuple(_CARVERS)
+
+
+def _check_size(h: int, w: int) -> None:
+    if int(h) != h or int(w) != w or h < 1 or w < 1:
+        raise MazeError(f"maze size must be positive whole numbers of cells, got {h}x{w}")
+
+
+def _as_grid(g: bytearray, t: _Tables) -> np.ndarray:
+    return np.frombuffer(bytes(g), dtype=np.int8).reshape(t.H, t.W).copy()
+
+
+def _carved_grid(carve, rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    _check_size(h, w)
+    t = _tables(int(h), int(w))
+    return _as_grid(carve(rng, t)[0], t)
+
+
+def dfs_maze(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Perfect h x w maze by the recursive backtracker (long corridors, few branches).
+    Returns an int8 grid (2h+1, 2w+1) of WALL/OPEN, no start or goal; draws only from rng."""
+    return _carved_grid(_carve_dfs, rng, h, w)
+
+
+def wilson_maze(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Perfect h x w maze drawn uniformly among all spanning trees (Wilson's algorithm).
+    Returns an int8 grid (2h+1, 2w+1) of WALL/OPEN, no start or goal; draws only from rng."""
+    return _carved_grid(_carve_wilson, rng, h, w)
+
+
+def kruskal_maze(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Perfect h x w maze by randomized Kruskal (many short dead ends).
+    Returns an int8 grid (2h+1, 2w+1) of WALL/OPEN, no start or goal; draws only from rng."""
+    return _carved_grid(_carve_kruskal, rng, h, w)
+
+
+def prim_maze(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Perfect h x w maze by randomized Prim (grows outwards from a random cell).
+    Returns an int8 grid (2h+1, 2w+1) of WALL/OPEN, no start or goal; draws only from rng."""
+    return _carved_grid(_carve_prim, rng, h, w)
+
+
+#: Registry of maze generators, one signature: ``fn(rng, h, w) -> int8 grid (2h+1, 2w+1)`` of
+#: WALL/OPEN forming a perfect maze (a spanning tree of the cells), no start or goal.
+GENERATORS: dict[str, Callable[[np.random.Generator, int, int], np.ndarray]] = {
+    "dfs": dfs_maze,
+    "wilson": wilson_maze,
+    "kruskal": kruskal_maze,
+    "prim": prim_maze,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Extra openings, start/goal placement and the shortest-path solution.
+# ---------------------------------------------------------------------------------------------
+
+
+def _open_extra(rng: np.random.Generator, g: bytearray, t: _Tables, fraction: float) -> int:
+    """Open ``round(fraction * #closed internal walls)`` uniformly chosen closed internal walls."""
+    view = np.frombuffer(g, dtype=np.int8)  # (H*W,) writable view of g
+    closed = t.gaps[view[t.gaps] != OPEN]  # (E_closed,)
+    k = int(fraction * len(closed) + 0.5)
+    if k:
+        view[rng.permutation(closed)[:k]] = OPEN
+    del view  # release the buffer export before anyone resizes g
+    return k
+
+
+def _bfs_levels(g: bytearray, t: _Tables, s: int) -> tuple[list[int], list[list[int]]]:
+    """Full BFS over cells from cell position s. Returns (parent per position, cells per level)."""
+    nbrs = t.nbrs
+    par = [-1] * (t.H * t.W)
+    par[s] = s
+    front = [s]
+    levels = [front]
+    while front:
+        nxt = []
+        for p in front:
+            for nb, gap in nbrs[p]:
+                if not g[gap] and par[nb] < 0:
+                    par[nb] = p
+                    nxt.append(nb)
+        if nxt:
+            levels.append(nxt)
+        front = nxt
+    return par, levels
+
+
+def _bfs_to(g: bytearray, t: _Tables, s: int, goal: int) -> list[int]:
+    """BFS over cells from s that stops once goal is reached. Returns parents per position."""
+    nbrs = t.nbrs
+    par = [-1] * (t.H * t.W)
+    par[s] = s
+    front = [s]
+    while par[goal] < 0:
+        nxt = []
+        for p in front:
+            for nb, gap in nbrs[p]:
+                if not g[gap] and par[nb] < 0:
+                    par[nb] = p
+                    nxt.append(nb)
+        front = nxt
+    return par
+
+
+def _max_distance_at_least(g: bytearray, t: _Tables, min_path: int, is_tree: bool) -> bool:
+    """Does some pair of cells lie ``min_path`` or more moves apart?"""
+    if is_tree:  # double sweep: the farthest cell from anywhere ends a longest path of a tree
+        _, levels = _bfs_levels(g, t, t.cells[0])
+        _, levels = _bfs_levels(g, t, levels[-1][0])
+        return len(levels) - 1 >= min_path
+    return any(len(_bfs_levels(g, t, s)[1]) - 1 >= min_path for s in t.cells)
+
+
+_MAX_INFEASIBLE_MAZES = 1000  # then give up: min_path is (nearly) out of reach
+
+
+def _generate_one(
+    rng: np.random.Generator,
+    t: _Tables,
+    carve: Callable[[np.random.Generator, _Tables], _Carved],
+    extra_openings: float,
+    min_path: int,
+) -> tuple[bytearray, bytearray, int]:
+    """One maze with S, G and solution. Returns (puzzle, solution, path length in moves).
+
+    (S, G) is uniform over ordered pairs of distinct cells at least ``min_path`` moves apart:
+    S is drawn uniformly and accepted with probability #eligible(S) / (n - 1), G uniformly among
+    its eligible cells. A maze is redrawn only when no such pair exists in it.
+    """
+    n = t.n
+    tree = None  # parent per cell position when the maze is a rooted tree we can climb
+    for _ in range(_MAX_INFEASIBLE_MAZES):
+        g, tree = carve(rng, t)
+        opened = _open_extra(rng, g, t, extra_openings) if extra_openings > 0 else 0
+        if opened:
+            tree = None
+        if min_path <= 1:  # every pair of distinct cells qualifies
+            u = rng.random(2).tolist()
+            si, gi = int(u[0] * n), int(u[1] * (n - 1))
+            gi += gi >= si
+            s, goal = t.cells[si], t.cells[gi]
+            par = None if tree is not None else _bfs_to(g, t, s, goal)
+            break
+        tree = None  # the BFS below yields the parents anyway
+        checked = False
+        found = False
+        while not found:
+            u = rng.random(3).tolist()
+            s = t.cells[int(u[0] * n)]
+            par, levels = _bfs_levels(g, t, s)
+            eligible = [c for lvl in levels[min_path:] for c in lvl]
+            if u[1] * (n - 1) < len(eligible):
+                goal = eligible[int(u[2] * len(eligible))]
+                found = True
+            elif not checked:
+                if not _max_distance_at_least(g, t, min_path, is_tree=opened == 0):
+                    break  # no pair in this maze is far enough apart: draw another maze
+                checked = True
+        if found:
+            break
+    else:
+        raise MazeError(
+            f"min_path={min_path}: no {t.h}x{t.w} maze with two cells that far apart in "
+            f"{_MAX_INFEASIBLE_MAZES} tries; lower --min-path"
+        )
+    g[s] = START
+    g[goal] = GOAL
+    sol = bytearray(g)
+    length = 0
+    if tree is not None:
+        # Unique path in a tree: up from G to the first ancestor of S, then up from S to it.
+        mark = bytearray(t.H * t.W)
+        p = s
+        while not mark[p]:  # the root is its own parent, so this stops there
+            mark[p] = 1
+            p = tree[p]
+        p = goal
+        while not mark[p]:
+            q = tree[p]
+            sol[(p + q) >> 1] = PATH
+            sol[q] = PATH
+            p = q
+            length += 1
+        lca = p
+        p = s
+        while p != lca:
+            q = tree[p]
+            sol[(p + q) >> 1] = PATH
+            sol[q] = PATH
+            p = q
+            length += 1
+        sol[s] = START
+        sol[goal] = GOAL
+    else:  # BFS parents point back towards S
+        p = goal
+        while p != s:
+            q = par[p]
+            sol[(p + q) >> 1] = PATH
+            sol[q] = PATH
+            p = q
+            length += 1
+        sol[s] = START
+    return g, sol, length
+
+
+def _check_params(h, w, algorithm, extra_openings, min_path, allow_mix=False) -> tuple[int, int]:
+    w = h if w is None else w
+    _check_size(h, w)
+    h, w = int(h), int(w)
+    names = ALGORITHMS + (("mix",) if allow_mix else ())
+    if algorithm not in names:
+        raise MazeError(f"unknown maze algorithm {algorithm!r}; choose one of {', '.join(names)}")
+    if h * w < 2:
+        raise MazeError(f"a {h}x{w} maze has no room for distinct start and goal cells")
+    if not 0.0 <= float(extra_openings) <= 1.0:
+        raise MazeError(f"extra_openings must lie in [0, 1], got {extra_openings}")
+    if int(min_path) != min_path or min_path < 0:
+        raise MazeError(f"min_path must be a whole number >= 0, got {min_path}")
+    if min_path > h * w - 1:
+        raise MazeError(
+            f"min_path={min_path} is impossible in a {h}x{w} maze (no path has more than "
+            f"{h * w - 1} moves)"
+        )
+    return h, w
+
+
+def generate(
+    rng: np.random.Generator,
+    h: int,
+    w: int | None = None,
+    algorithm: str = "dfs",
+    extra_openings: float = 0.0,
+    min_path: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One maze of h x w cells (w defaults to h) with a start, a goal and a shortest path.
+
+    ``algorithm``: a name in :data:`GENERATORS`. ``extra_openings``: fraction (0..1) of the
+    internal walls left closed by the generator that are opened afterwards, so loops appear and
+    several shortest paths may exist. ``min_path``: least number of moves between S and G.
+    Returns ``(puzzle, solution)``, int8 grids (2h+1, 2w+1); the solution marks the path's
+    positions strictly between S and G with PATH. Raises :class:`MazeError` (a ValueError) on
+    bad parameters or an impossible ``min_path``.
+    """
+    h, w = _check_params(h, w, algorithm, extra_openings, min_path)
+    t = _tables(h, w)
+    puz, sol, _ = _generate_one(rng, t, _CARVERS[algorithm], float(extra_openings), int(min_path))
+    return _as_grid(puz, t), _as_grid(sol, t)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many mazes, reproducibly, on several cores.
+# ---------------------------------------------------------------------------------------------
+
+#: Mazes per chunk. Chunk c draws from ``SeedSequence(seed).spawn(...)[c]``; as the chunk size
+#: is fixed (not derived from ``workers``), output depends only on the arguments.
+CHUNK = 256
+
+
+def _many_chunk(args) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    seed_seq, first, count, h, w, algorithm, extra_openings, min_path = args
+    rng = np.random.default_rng(seed_seq)
+    t = _tables(h, w)
+    puzzles = np.empty((count, t.H * t.W), dtype=np.int8)  # (k, H*W)
+    solutions = np.empty((count, t.H * t.W), dtype=np.int8)
+    meta = []
+    for i in range(count):
+        name = ALGORITHMS[(first + i) % len(ALGORITHMS)] if algorithm == "mix" else algorithm
+        puz, sol, length = _generate_one(rng, t, _CARVERS[name], extra_openings, min_path)
+        puzzles[i] = np.frombuffer(puz, dtype=np.int8)
+        solutions[i] = np.frombuffer(sol, dtype=np.int8)
+        meta.append({"algorithm": name, "path_length": length})
+    return puzzles.reshape(count, t.H, t.W), solutions.reshape(count, t.H, t.W), meta
+
+
+def _default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def generate_many(
+    count: int,
+    seed: int,
+    h: int,
+    w: int | None = None,
+    algorithm: str = "dfs",
+    extra_openings: float = 0.0,
+    min_path: int = 0,
+    workers: int | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """``count`` mazes as :func:`generate` makes them, reproducible from ``seed``.
+
+    ``algorithm="mix"`` cycles dfs, wilson, kruskal, prim by maze index (maze i uses
+    ``ALGORITHMS[i % 4]``). The mazes are made in chunks of :data:`CHUNK`, chunk c drawing from
+    ``np.random.SeedSequence(seed).spawn(...)[c]``, so the same arguments give the same arrays
+    for any ``workers`` (default: all usable cores), and a smaller ``count`` gives a prefix.
+    A tqdm bar on stderr shows progress unless ``progress=False``.
+
+    Returns ``(puzzles, solutions, meta)``: int8 arrays (count, 2h+1, 2w+1) and one dict per
+    maze ``{"algorithm": name, "path_length": moves from S to G}``.
+    """
+    from tqdm import tqdm
+
+    h, w = _check_params(h, w, algorithm, extra_openings, min_path, allow_mix=True)
+    if int(count) != count or count < 0:
+        raise MazeError(f"count must be a whole number >= 0, got {count}")
+    if int(seed) != seed or seed < 0:
+        raise MazeError(f"seed must be a whole number >= 0, got {seed}")
+    count = int(count)
+    t = _tables(h, w)
+    starts = list(range(0, count, CHUNK))
+    seqs = np.random.SeedSequence(int(seed)).spawn(len(starts))
+    jobs = [
+        (seq, s, min(CHUNK, count - s), h, w, algorithm, float(extra_openings), int(min_path))
+        for seq, s in zip(seqs, starts, strict=True)
+    ]
+    workers = _default_workers() if workers is None else max(1, int(workers))
+    workers = min(workers, len(jobs))
+    parts = []
+    with tqdm(total=count, unit="maze", disable=not progress, file=sys.stderr) as bar:
+        if workers <= 1:
+            for job in jobs:
+                parts.append(_many_chunk(job))
+                bar.update(job[2])
+        else:
+            with multiprocessing.get_context().Pool(workers) as pool:
+                for part in pool.imap(_many_chunk, jobs):
+                    parts.append(part)
+                    bar.update(len(part[2]))
+    if not parts:
+        empty = np.empty((0, t.H, t.W), dtype=np.int8)
+        return empty, empty.copy(), []
+    puzzles = np.concatenate([p[0] for p in parts])  # (count, H, W)
+    solutions = np.concatenate([p[1] for p in parts])
+    meta = [m for p in parts for m in p[2]]
+    return puzzles, solutions, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# Views and exact checks on any grid.
+# ---------------------------------------------------------------------------------------------
+
+
+def to_graph(grid: np.ndarray) -> nx.Graph:
+    """networkx view: one node ``(row, col)`` per non-wall grid position (attribute ``code``),
+    an edge between 4-neighbours that are both non-wall. In this module's layout a move between
+    two cells is two edges (cell - passage - cell)."""
+    g = np.asarray(grid)
+    if g.ndim != 2:
+        raise ValueError(f"maze grid must be 2-D, got shape {g.shape}")
+    free = g != WALL  # (H, W)
+    graph = nx.Graph()
+    rs, cs = np.nonzero(free)
+    codes = g[free].tolist()
+    graph.add_nodes_from(
+        ((r, c), {"code": code}) for r, c, code in zip(rs.tolist(), cs.tolist(), codes, strict=True)
+    )
+    rs, cs = np.nonzero(free[:, :-1] & free[:, 1:])
+    graph.add_edges_from(
+        ((r, c), (r, c + 1)) for r, c in zip(rs.tolist(), cs.tolist(), strict=True)
+    )
+    rs, cs = np.nonzero(free[:-1, :] & free[1:, :])
+    graph.add_edges_from(
+        ((r, c), (r + 1, c)) for r, c in zip(rs.tolist(), cs.tolist(), strict=True)
+    )
+    return graph
+
+
+def _rc(pos) -> str:
+    return f"r{int(pos[0]) + 1}c{int(pos[1]) + 1}"
+
+
+def _grid_distance(grid: np.ndarray, src: tuple[int, int], dst: tuple[int, int]) -> int:
+    """BFS grid steps between two positions over non-wall positions; -1 when unreachable."""
+    H, W = grid.shape
+    W2 = W + 2
+    free = np.pad(grid != WALL, 1).ravel().tolist()  # (H+2)*(W+2), walled border: no bounds checks
+    s = (src[0] + 1) * W2 + src[1] + 1
+    d = (dst[0] + 1) * W2 + dst[1] + 1
+    seen = bytearray(len(free))
+    seen[s] = 1
+    front = [s]
+    dist = 0
+    offs = (1, -1, W2, -W2)
+    while front:
+        if seen[d]:
+            return dist
+        dist += 1
+        nxt = []
+        for p in front:
+            for o in offs:
+                q = p + o
+                if free[q] and not seen[q]:
+                    seen[q] = 1
+                    nxt.append(q)
+        front = nxt
+    return -1
+
+
+def _start_goal(p: np.ndarray) -> tuple[str | None, tuple | None, tuple | None]:
+    found = []
+    for code, name in ((START, "start (S)"), (GOAL, "goal (G)")):
+        where = np.argwhere(p == code)
+        if len(where) != 1:
+            return (
+                f"puzzle has {len(where) or 'no'} {name}{'s' if len(where) > 1 else ''}",
+                None,
+                None,
+            )
+        found.append(tuple(int(x) for x in where[0]))
+    return None, found[0], found[1]
+
+
+def shortest_path_length(puzzle: np.ndarray) -> int:
+    """Moves between cells on a shortest S-G path (half the grid steps). Raises MazeError when
+    the puzzle has not exactly one S and one G, when G cannot be reached, or when S and G are
+    not an even number of grid steps apart (not this module's layout)."""
+    p = np.asarray(puzzle)
+    reason, s, g = _start_goal(p)
+    if reason:
+        raise MazeError(reason)
+    d = _grid_distance(p, s, g)
+    if d < 0:
+        raise MazeError(f"goal {_rc(g)} cannot be reached from start {_rc(s)}")
+    if d % 2:
+        raise MazeError(f"start {_rc(s)} and goal {_rc(g)} are not both at cell positions")
+    return d // 2
+
+
+def _first(mask: np.ndarray) -> tuple[int, int] | None:
+    """Row-major first True position of a 2-D mask, or None."""
+    flat = np.flatnonzero(mask)
+    return divmod(int(flat[0]), mask.shape[1]) if flat.size else None
+
+
+_FIXED_NAMES = {WALL: "a wall", START: "the start", GOAL: "the goal"}
+_CODE_NAMES = {
+    OPEN: "an open cell",
+    PATH: "a path cell",
+    WALL: "a wall",
+    START: "a start",
+    GOAL: "a goal",
+}
+
+
+def check_answer(puzzle: np.ndarray, answer: np.ndarray) -> str | None:
+    """Exact validator. None when ``answer`` solves ``puzzle``, else one line saying why
+    (positions 1-based as ``r<row>c<col>`` of the grid).
+
+    Valid: the answer equals the puzzle on every position that is not OPEN there (walls, S and
+    G unchanged); OPEN positions hold OPEN or PATH; the PATH positions plus S and G form one
+    simple 4-connected chain from S to G (each path position has exactly two chain neighbours,
+    S and G one each, nothing left over); and its step count equals the shortest S-G distance,
+    so any shortest path counts when there are several.
+    """
+    p = np.asarray(puzzle)
+    a = np.asarray(answer)
+    if p.ndim != 2:
+        return f"puzzle must be a 2-D grid, got shape {p.shape}"
+    if a.shape != p.shape:
+        return f"answer shape {a.shape} differs from puzzle shape {p.shape}"
+    odd = _first(~np.isin(p, (OPEN, WALL, START, GOAL)))
+    if odd:
+        what = "a path cell" if p[odd] == PATH else f"unknown code {int(p[odd])}"
+        return f"puzzle has {what} at {_rc(odd)}"
+    reason, s, g = _start_goal(p)
+    if reason:
+        return reason
+
+    fixed = _first((p != OPEN) & (a != p))
+    if fixed:
+        return f"{_rc(fixed)} changes {_FIXED_NAMES[int(p[fixed])]}"
+    bad = _first((p == OPEN) & (a != OPEN) & (a != PATH))
+    if bad:
+        code = int(a[bad])
+        return f"{_rc(bad)} puts {_CODE_NAMES.get(code, f'unknown code {code}')} on an open cell"
+
+    path = a == PATH  # (H, W)
+    chain = np.pad(path | (p == START) | (p == GOAL), 1).astype(np.int8)  # (H+2, W+2)
+    deg = chain[:-2, 1:-1] + chain[2:, 1:-1] + chain[1:-1, :-2] + chain[1:-1, 2:]  # (H, W)
+    n_path = int(path.sum())
+    if n_path == 0 and deg[s] == 0:
+        return "answer marks no path"
+    branch = _first(path & (deg > 2))
+    if branch:
+        return f"path branches at {_rc(branch)}"
+    for pos, name in ((s, "start"), (g, "goal")):
+        if deg[pos] > 1:
+            return f"path branches at the {name} {_rc(pos)}"
+        if deg[pos] == 0:
+            return f"no path touches the {name} {_rc(pos)}"
+    end = _first(path & (deg < 2))
+    if end:
+        kind = "stray path cell" if deg[end] == 0 else "dead end of the path"
+        return f"{kind} at {_rc(end)}"
+
+    # Degrees are right, so the walk from S follows one chain, which must end at G.
+    H, W = p.shape
+    on = chain[1:-1, 1:-1].astype(bool)  # (H, W)
+    walked = {s}
+    prev, cur = None, s
+    while cur != g:
+        r, c = cur
+        for nb in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if nb != prev and 0 <= nb[0] < H and 0 <= nb[1] < W and on[nb]:
+                prev, cur = cur, nb
+                break
+        walked.add(cur)
+    steps = len(walked) - 1
+    if steps != n_path + 1:  # the remaining path cells form closed loops
+        loop = next(rc for rc in map(tuple, np.argwhere(path).tolist()) if rc not in walked)
+        return f"path cells at {_rc(loop)} form a loop apart from the S-G path"
+    dist = _grid_distance(p, s, g)
+    if steps != dist:
+        return f"path is not a shortest one: {steps} grid steps where {dist} suffice"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Dihedral symmetries (training augmentation).
+# ---------------------------------------------------------------------------------------------
+
+
+def dihedral_ks(height: int, width: int) -> tuple[int, ...]:
+    """The k in 0..7 that :func:`dihedral` accepts for this grid shape: all eight when square,
+    else the four that keep the shape (0 identity, 2 half turn, 4 mirror, 6 upside down)."""
+    return tuple(range(8)) if height == width else (0, 2, 4, 6)
+
+
+def dihedral(grid: np.ndarray, k: int) -> np.ndarray:
+    """Element k (0..7) of the dihedral group applied to the last two axes of ``grid``.
+
+    k = 0..3: ``np.rot90`` by k quarter turns (counter-clockwise); k = 4..7: mirror left-right
+    (``np.flip`` of the columns) then rotate by k - 4 quarter turns. A maze stays a maze and a
+    shortest path stays a shortest path. On non-square grids only k in ``dihedral_ks`` (those
+    that keep the shape) are allowed; others raise ValueError. Returns a new array.
+    """
+    g = np.asarray(grid)
+    if g.ndim < 2:
+        raise ValueError(f"dihedral needs a grid with at least 2 axes, got shape {g.shape}")
+    if int(k) != k or not 0 <= k < 8:
+        raise ValueError(f"dihedral k must be in 0..7, got {k}")
+    k = int(k)
+    if k not in dihedral_ks(g.shape[-2], g.shape[-1]):
+        raise ValueError(
+            f"dihedral k={k} would change the shape of a {g.shape[-2]}x{g.shape[-1]} grid"
+        )
+    if k >= 4:
+        g = np.flip(g, axis=-1)
+    return np.ascontiguousarray(np.rot90(g, k % 4, axes=(-2, -1)))
+
+
+def dihedral_permutation(height: int, width: int, k: int) -> np.ndarray:
+    """Flat index permutation, int64 (height*width,), with
+    ``dihedral(grid, k).ravel() == grid.ravel()[perm]``; for vectorised use on token rows
+    (``tokens[:, perm]``)."""
+    return dihedral(np.arange(height * width, dtype=np.int64).reshape(height, width), k).ravel()

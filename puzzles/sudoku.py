@@ -1,0 +1,837 @@
+"""Sudoku boards: an exact solver, a generator of uniquely solvable puzzles, a validator and
+validity-preserving symmetries.
+
+Boards are ``np.ndarray`` int8 of shape (n, n) with n = box**2 for box in {2, 3, 4} (4x4, 9x9,
+16x16); 0 is a blank, 1..n are digits. Passing anything else is a programmer error and raises
+``ValueError`` (user files are checked by ``puzzles.formats`` before they get here).
+
+The solver works on Python ints used as bitmasks: cell ``i`` holds the set of digits it may still
+take, bit ``d - 1`` for digit ``d``. Each search node propagates naked singles (a cell with one
+candidate removes it from its peers) and hidden singles (a digit with one place left in a row,
+column or box goes there) to a fixpoint, then branches on a cell with the fewest candidates (MRV).
+Counting stops at ``limit`` solutions, so ``limit=2`` is a uniqueness test.
+
+The generator draws a complete grid by randomized search (the solver on an empty board, trying
+candidates in random order), then visits the cells in random order and removes each clue whose
+removal keeps the solution unique. Removing clue ``v`` at cell ``c`` keeps the puzzle unique
+exactly when no solution has a digit other than ``v`` at ``c``, so each test is one solver run with
+``v`` struck from ``c``'s candidates that stops at the first solution found; a clue that must stay
+never becomes removable later (fewer clues only allow more solutions), so each cell is tested once.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+BOXES = (2, 3, 4)
+
+
+# --- geometry ---------------------------------------------------------------------------------
+
+
+class _Geometry:
+    """Index tables for one board size, built once per box size."""
+
+    def __init__(self, box: int):
+        n = box * box
+        cells = n * n
+        self.box = box
+        self.n = n
+        self.cells = cells
+        self.full = (1 << n) - 1
+        row_of = [i // n for i in range(cells)]
+        col_of = [i % n for i in range(cells)]
+        box_of = [(r // box) * box + c // box for r, c in zip(row_of, col_of, strict=True)]
+        self.row_of, self.col_of, self.box_of = row_of, col_of, box_of
+        # Units 0..n-1 are rows, n..2n-1 columns, 2n..3n-1 boxes.
+        units: list[list[int]] = [[] for _ in range(3 * n)]
+        for i in range(cells):
+            units[row_of[i]].append(i)
+            units[n + col_of[i]].append(i)
+            units[2 * n + box_of[i]].append(i)
+        self.units = [tuple(u) for u in units]
+        self.cell_units = [(row_of[i], n + col_of[i], 2 * n + box_of[i]) for i in range(cells)]
+        self.peers = [
+            tuple(sorted(set(units[r] + units[c] + units[b]) - {i}))
+            for i, (r, c, b) in enumerate(self.cell_units)
+        ]
+        # Bitmask over unit ids of the three units holding each cell.
+        self.unit_bits = [(1 << r) | (1 << c) | (1 << b) for r, c, b in self.cell_units]
+        self.all_units = (1 << (3 * n)) - 1
+        # Popcount of every candidate mask (at most 2**16 entries).
+        self.pop = [bin(m).count("1") for m in range(1 << n)]
+
+
+@functools.cache
+def _geometry(box: int) -> _Geometry:
+    return _Geometry(box)
+
+
+def _box_of_n(n: int) -> int:
+    for box in BOXES:
+        if box * box == n:
+            return box
+    raise ValueError(f"Sudoku side must be 4, 9 or 16, got {n}")
+
+
+def _check_board(board, name: str = "board") -> np.ndarray:
+    """Return ``board`` as an int64 (n, n) array after checking its shape and values."""
+    arr = np.asarray(board)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square 2-D array, got shape {arr.shape}")
+    n = arr.shape[0]
+    _box_of_n(n)
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.min() < 0 or arr.max() > n:
+        raise ValueError(f"{name} values must lie in 0..{n} (0 = blank)")
+    return arr
+
+
+# --- solver core ------------------------------------------------------------------------------
+
+
+def _propagate(
+    cand: list[int], usolved: list[int], stack: list[int], dirty: int, g: _Geometry
+) -> bool:
+    """Naked and hidden singles to a fixpoint, in place. False on a contradiction.
+
+    ``cand[i]``: cell i's candidate mask. ``usolved[u]``: digits placed and propagated in unit u
+    (units 0..n-1 rows, n..2n-1 columns, 2n..3n-1 boxes). ``stack``: cells that became single
+    and still have to leave their peers. ``dirty``: bitmask over unit ids whose cells lost
+    candidates since the last fixpoint; only those can hold a new hidden single.
+    """
+    peers = g.peers
+    cell_units = g.cell_units
+    unit_bits = g.unit_bits
+    units = g.units
+    full = g.full
+    push = stack.append
+    pop = stack.pop
+    while True:
+        # Naked singles: a placed digit leaves every peer.
+        while stack:
+            c = pop()
+            b = cand[c]
+            for p in peers[c]:
+                m = cand[p]
+                if m & b:
+                    m ^= b
+                    if not m:
+                        return False
+                    cand[p] = m
+                    dirty |= unit_bits[p]
+                    if not m & (m - 1):
+                        push(p)
+            u0, u1, u2 = cell_units[c]
+            usolved[u0] |= b
+            usolved[u1] |= b
+            usolved[u2] |= b
+        # Hidden singles: a digit with exactly one place left in a unit goes there.
+        todo = dirty
+        dirty = 0
+        u = 0
+        while todo:
+            if todo & 1:
+                done = usolved[u]
+                if done != full:
+                    once = twice = 0
+                    for c in units[u]:
+                        m = cand[c]
+                        twice |= once & m
+                        once |= m
+                    if once != full:
+                        return False  # a digit has no place left in this unit
+                    hidden = once & ~twice & ~done
+                    if hidden:
+                        for c in units[u]:
+                            m = cand[c]
+                            x = m & hidden
+                            if x and m != x:
+                                if x & (x - 1):
+                                    return False  # one cell is the only place for two digits
+                                cand[c] = x
+                                push(c)
+                                dirty |= unit_bits[c]  # its units lost candidates
+            todo >>= 1
+            u += 1
+        if not stack:
+            return True
+
+
+def _propagate_naked(
+    cand: list[int], usolved: list[int], stack: list[int], dirty: int, g: _Geometry
+) -> bool:
+    """Naked singles only (same arguments as ``_propagate``; ``usolved`` and ``dirty`` are
+    not used). Cheaper per node on nearly empty boards, where hidden singles rarely fire."""
+    peers = g.peers
+    while stack:
+        c = stack.pop()
+        b = cand[c]
+        for p in peers[c]:
+            m = cand[p]
+            if m & b:
+                m ^= b
+                if not m:
+                    return False
+                cand[p] = m
+                if not m & (m - 1):
+                    stack.append(p)
+    return True
+
+
+def _given_masks(values: Sequence[int], g: _Geometry):
+    """Per-unit masks of the given digits (rows, cols, boxes); None if a digit repeats."""
+    n = g.n
+    rows = [0] * n
+    cols = [0] * n
+    boxes = [0] * n
+    row_of, col_of, box_of = g.row_of, g.col_of, g.box_of
+    for i, v in enumerate(values):
+        if v:
+            b = 1 << (v - 1)
+            r, c, x = row_of[i], col_of[i], box_of[i]
+            if (rows[r] | cols[c] | boxes[x]) & b:
+                return None
+            rows[r] |= b
+            cols[c] |= b
+            boxes[x] |= b
+    return rows, cols, boxes
+
+
+def _initial_state(
+    cand: list[int],
+    blanks: Sequence[int],
+    rows: list[int],
+    cols: list[int],
+    boxes: list[int],
+    g: _Geometry,
+    exclude: tuple[int, int] | None = None,
+):
+    """Fill in the candidates of the ``blanks`` and propagate. None on a contradiction.
+
+    ``cand`` holds the givens' bits already (it is modified); ``rows/cols/boxes`` are the
+    given-digit masks per unit, consistent. ``exclude=(cell, bit)`` also strikes one candidate
+    from a blank cell. Returns (cand, usolved).
+    """
+    full = g.full
+    row_of, col_of, box_of = g.row_of, g.col_of, g.box_of
+    stack = []
+    for i in blanks:
+        m = full & ~(rows[row_of[i]] | cols[col_of[i]] | boxes[box_of[i]])
+        cand[i] = m
+        if not m & (m - 1):
+            if not m:
+                return None
+            stack.append(i)
+    if exclude is not None:
+        cell, bit = exclude
+        m = cand[cell] & ~bit
+        if not m:
+            return None
+        cand[cell] = m
+        if not m & (m - 1):
+            stack.append(cell)
+    usolved = rows + cols + boxes
+    if not _propagate(cand, usolved, stack, g.all_units, g):
+        return None
+    return cand, usolved
+
+
+def _board_state(values: Sequence[int], g: _Geometry):
+    """Propagated (cand, usolved) of a flat board, or None when it has no solution."""
+    masks = _given_masks(values, g)
+    if masks is None:
+        return None
+    cand = [1 << (v - 1) if v else 0 for v in values]
+    blanks = [i for i, v in enumerate(values) if not v]
+    return _initial_state(cand, blanks, *masks, g)
+
+
+class _Search:
+    """Depth-first search over propagated states, counting solutions up to ``limit``.
+
+    ``order(cell, mask) -> list of bits`` gives the value order at a branch (default: low digit
+    first). ``max_nodes`` aborts the search (``aborted`` set) for randomized restarts.
+    ``hidden=False`` propagates only naked singles below the root.
+    """
+
+    def __init__(
+        self,
+        g: _Geometry,
+        limit: int,
+        order=None,
+        max_nodes: int | None = None,
+        hidden: bool = True,
+    ):
+        self.g = g
+        self.propagate = _propagate if hidden else _propagate_naked
+        self.limit = limit
+        self.order = order
+        self.max_nodes = max_nodes
+        self.count = 0
+        self.first: list[int] | None = None
+        self.nodes = 0
+        self.guesses = 0
+        self.aborted = False
+
+    def run(self, cand: list[int], usolved: list[int]) -> None:
+        self.nodes += 1
+        self._visit(cand, usolved)
+
+    def _visit(self, cand: list[int], usolved: list[int]) -> None:
+        # Most constrained unsolved cell (fewest candidates), first in index order on ties.
+        pop = self.g.pop
+        best = -1
+        best_pop = 99
+        for i, m in enumerate(cand):
+            if m & (m - 1):
+                k = pop[m]
+                if k < best_pop:
+                    best, best_pop = i, k
+                    if k == 2:
+                        break
+        if best < 0:  # every cell holds one digit: a solution
+            self.count += 1
+            if self.first is None:
+                self.first = cand
+            return
+        self.guesses += 1
+        m = cand[best]
+        if self.order is None:
+            bits = []
+            while m:
+                b = m & -m
+                bits.append(b)
+                m ^= b
+        else:
+            bits = self.order(best, m)
+        g = self.g
+        for b in bits:
+            if self.max_nodes is not None and self.nodes >= self.max_nodes:
+                self.aborted = True
+                return
+            self.nodes += 1
+            c2 = cand[:]
+            c2[best] = b
+            u2 = usolved[:]
+            if self.propagate(c2, u2, [best], g.unit_bits[best], g):
+                self._visit(c2, u2)
+                if self.count >= self.limit or self.aborted:
+                    return
+
+
+def _digits(cand: list[int], n: int) -> np.ndarray:
+    """Solved candidate masks -> int8 (n, n) board."""
+    return np.array([m.bit_length() for m in cand], dtype=np.int8).reshape(n, n)
+
+
+# --- public solver ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What the exact solver found.
+
+    count: solutions found, at most the ``limit`` asked for (0 = none, 1 = unique when
+        ``limit >= 2``).
+    solution: the first solution found, int8 (n, n), or None when there is none.
+    nodes: search states examined (the root plus every value tried at a branch).
+    guesses: branch points, i.e. times propagation stalled and the search had to guess.
+    """
+
+    count: int
+    solution: np.ndarray | None
+    nodes: int
+    guesses: int
+
+
+def solve(board, limit: int = 2) -> SolveResult:
+    """Solve ``board`` (n, n) exactly, counting solutions up to ``limit`` (>= 1).
+
+    Givens that repeat a digit in a row, column or box give ``count == 0``.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    arr = _check_board(board)
+    n = arr.shape[0]
+    g = _geometry(_box_of_n(n))
+    state = _board_state(arr.ravel().tolist(), g)
+    if state is None:
+        return SolveResult(0, None, 1, 0)
+    search = _Search(g, limit)
+    search.run(*state)
+    solution = None if search.first is None else _digits(search.first, n)
+    return SolveResult(search.count, solution, search.nodes, search.guesses)
+
+
+def is_unique(board) -> bool:
+    """True when ``board`` has exactly one solution."""
+    return solve(board, limit=2).count == 1
+
+
+def _random_order(rng: np.random.Generator):
+    def order(cell: int, m: int) -> list[int]:
+        bits = []
+        while m:
+            b = m & -m
+            bits.append(b)
+            m ^= b
+        return [bits[k] for k in rng.permutation(len(bits))]
+
+    return order
+
+
+def random_grid(rng: np.random.Generator, box: int = 3) -> np.ndarray:
+    """A complete valid grid int8 (n, n) drawn by randomized search.
+
+    The boxes on the main diagonal share no row, column or box, so each gets an independent
+    random permutation of the digits; the solver then completes the grid trying the candidates
+    of each branch cell in random order. A run that takes more than ``20 * n * n`` nodes (rare,
+    16x16 only) restarts with fresh random choices.
+    """
+    if box not in BOXES:
+        raise ValueError(f"box must be one of {BOXES}, got {box}")
+    g = _geometry(box)
+    n = g.n
+    order = _random_order(rng)
+    while True:
+        values = [0] * g.cells
+        for k in range(box):
+            unit = g.units[2 * n + k * box + k]  # diagonal box k
+            for cell, digit in zip(unit, (1 + rng.permutation(n)).tolist(), strict=True):
+                values[cell] = digit
+        state = _board_state(values, g)
+        if state is None:  # cannot happen for diagonal boxes; kept for safety
+            continue
+        search = _Search(g, limit=1, order=order, max_nodes=20 * g.cells, hidden=False)
+        search.run(*state)
+        if search.first is not None:
+            return _digits(search.first, n)
+
+
+# --- generator --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """Difficulty of one puzzle, measured by the exact solver's uniqueness run (``limit=2``).
+
+    nodes, guesses: the solver's ``SolveResult.nodes`` and ``.guesses``.
+    singles_only: naked and hidden singles alone solve the puzzle (no guess needed).
+    clues: number of givens.
+    score: ``guesses + blanks / cells``: the integer part counts the solver's guesses, the
+        fractional part (the share of blank cells) orders puzzles with equal guesses.
+        A singles-only puzzle scores below 1.
+    """
+
+    nodes: int
+    guesses: int
+    singles_only: bool
+    clues: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generated puzzle (int8 (n, n)), its unique solution and its difficulty."""
+
+    puzzle: np.ndarray
+    solution: np.ndarray
+    difficulty: Difficulty
+
+
+def difficulty(puzzle) -> Difficulty:
+    """Difficulty of a uniquely solvable ``puzzle`` (see ``Difficulty``)."""
+    arr = _check_board(puzzle, "puzzle")
+    res = solve(arr, limit=2)
+    if res.count != 1:
+        raise ValueError(f"puzzle has {'no' if res.count == 0 else 'several'} solutions")
+    clues = int(np.count_nonzero(arr))
+    cells = arr.size
+    return Difficulty(
+        nodes=res.nodes,
+        guesses=res.guesses,
+        singles_only=res.guesses == 0,
+        clues=clues,
+        score=res.guesses + (cells - clues) / cells,
+    )
+
+
+def _completes_elsewhere(
+    cand: list[int], usolved: list[int], blanks: list[int], sbits: list[int], g: _Geometry
+) -> bool:
+    """Search a propagated state for any solution; ``sbits`` is a known solution's bits and
+    ``blanks`` the cells that were blank at the root (the others are givens).
+
+    Shortcut: when every unsolved cell still admits its digit of the known solution, the
+    singles plus those digits form a valid grid (propagation removed every placed digit from
+    its peers, and the known solution never repeats a digit among peers), so a solution exists
+    without searching further. Branches try the known solution's digit first, because another
+    solution usually differs from it in only a few cells.
+    """
+    pop = g.pop
+    best = -1
+    best_pop = 99
+    completes = True
+    for i in blanks:
+        m = cand[i]
+        if m & (m - 1):
+            if completes and not m & sbits[i]:
+                completes = False
+            k = pop[m]
+            if k < best_pop:
+                best, best_pop = i, k
+    if completes:
+        return True
+    m = cand[best]
+    sb = m & sbits[best]
+    if sb:
+        m ^= sb
+        bits = [sb]
+    else:
+        bits = []
+    while m:
+        b = m & -m
+        bits.append(b)
+        m ^= b
+    for b in bits:
+        c2 = cand[:]
+        c2[best] = b
+        u2 = usolved[:]
+        if _propagate(c2, u2, [best], g.unit_bits[best], g) and _completes_elsewhere(
+            c2, u2, blanks, sbits, g
+        ):
+            return True
+    return False
+
+
+def _has_other_solution(
+    values: list[int],
+    blanks: list[int],
+    rows: list[int],
+    cols: list[int],
+    boxes: list[int],
+    cell: int,
+    sbits: list[int],
+    g: _Geometry,
+) -> bool:
+    """Does the puzzle ``values`` have a solution other than ``sbits`` at the blank ``cell``?
+
+    ``blanks`` lists the blank cells of ``values`` (``cell`` among them), ``rows/cols/boxes``
+    its given-digit masks, ``sbits`` the known solution as one bit per cell.
+    """
+    bit = sbits[cell]
+    row_of, col_of, box_of = g.row_of, g.col_of, g.box_of
+    # Fast path 1: the digits the cell sees leave it nothing but its own (naked single).
+    if not g.full & ~(rows[row_of[cell]] | cols[col_of[cell]] | boxes[box_of[cell]] | bit):
+        return False
+    # Fast path 2: in one of its units no other blank cell can take the digit (hidden single).
+    for u in g.cell_units[cell]:
+        for c in g.units[u]:
+            if (
+                c != cell
+                and not values[c]
+                and not (rows[row_of[c]] | cols[col_of[c]] | boxes[box_of[c]]) & bit
+            ):
+                break
+        else:
+            return False
+    state = _initial_state(sbits[:], blanks, rows, cols, boxes, g, exclude=(cell, bit))
+    if state is None:
+        return False
+    return _completes_elsewhere(*state, blanks, sbits, g)
+
+
+def _unavoidable_sets(values: list[int], g: _Geometry) -> list[tuple[int, ...]]:
+    """Some unavoidable sets of the complete grid ``values`` (flat digits), as cell tuples.
+
+    A set is unavoidable when its digits can be rearranged into another valid grid; every
+    uniquely solvable puzzle with this solution keeps a clue in each one. Two cheap families:
+
+    * two lines (rows, or columns) of one band: positions where both lines hold the same
+      digits as sets can swap between the lines; the cycles of "where does line i's digit sit
+      in line j" are the smallest such position sets (a 2-cycle is the 4-cell rectangle);
+    * two digits a, b: swap a and b in a group of rows closed under "the row holding b in the
+      column, or in the box, of this row's a" (so every row, column and box either swaps both
+      of its a/b cells or neither).
+    """
+    n, box = g.n, g.box
+    found: set[tuple[int, ...]] = set()
+    for lines in (g.units[:n], g.units[n : 2 * n]):  # rows, then columns
+        for band in range(box):
+            for i in range(band * box, band * box + box):
+                line_i = lines[i]
+                for j in range(i + 1, band * box + box):
+                    line_j = lines[j]
+                    where_j = [0] * (n + 1)
+                    for k, cell in enumerate(line_j):
+                        where_j[values[cell]] = k
+                    seen = [False] * n
+                    for k0 in range(n):
+                        if seen[k0]:
+                            continue
+                        cycle = []
+                        k = k0
+                        while not seen[k]:
+                            seen[k] = True
+                            cycle.append(k)
+                            k = where_j[values[line_i[k]]]
+                        if len(cycle) < n:
+                            found.add(
+                                tuple(
+                                    sorted([line_i[k] for k in cycle] + [line_j[k] for k in cycle])
+                                )
+                            )
+    # For each digit: its cell and column and box in every row, its row in every column / box.
+    cell_in_row = [[0] * n for _ in range(n + 1)]
+    col_in_row = [[0] * n for _ in range(n + 1)]
+    box_in_row = [[0] * n for _ in range(n + 1)]
+    row_in_col = [[0] * n for _ in range(n + 1)]
+    row_in_box = [[0] * n for _ in range(n + 1)]
+    for cell, d in enumerate(values):
+        r, c, x = g.row_of[cell], g.col_of[cell], g.box_of[cell]
+        cell_in_row[d][r] = cell
+        col_in_row[d][r] = c
+        box_in_row[d][r] = x
+        row_in_col[d][c] = r
+        row_in_box[d][x] = r
+    for a in range(1, n + 1):
+        cells_a, cols_a, boxes_a = cell_in_row[a], col_in_row[a], box_in_row[a]
+        for b in range(a + 1, n + 1):
+            cells_b, col_rows_b, box_rows_b = cell_in_row[b], row_in_col[b], row_in_box[b]
+            # Orbits of the rows under "row of b in the column / box of this row's a".
+            seen = [False] * n
+            for r0 in range(n):
+                if seen[r0]:
+                    continue
+                seen[r0] = True
+                todo = [r0]
+                cells = []
+                while todo:
+                    r = todo.pop()
+                    cells.append(cells_a[r])
+                    cells.append(cells_b[r])
+                    for nxt in (col_rows_b[cols_a[r]], box_rows_b[boxes_a[r]]):
+                        if not seen[nxt]:
+                            seen[nxt] = True
+                            todo.append(nxt)
+                found.add(tuple(sorted(cells)))
+    return sorted(found)
+
+
+def generate(rng: np.random.Generator, box: int = 3, clues: int | None = None) -> Generated:
+    """A uniquely solvable puzzle with its solution and difficulty.
+
+    A random complete grid (``random_grid``) loses clues one at a time, cells visited in random
+    order, each removal kept only if the solution stays unique. With ``clues=None`` every cell
+    is tried once, so the result is minimal: removing any remaining clue gives several
+    solutions. With ``clues=N`` the removal stops as soon as N clues remain; when the random
+    order reaches a minimal puzzle with more than N clues first, that puzzle (the closest this
+    grid and order allow) is returned, so ``difficulty.clues >= N`` always.
+    """
+    if box not in BOXES:
+        raise ValueError(f"box must be one of {BOXES}, got {box}")
+    g = _geometry(box)
+    if clues is not None and not 0 <= clues <= g.cells:
+        raise ValueError(f"clues must lie in 0..{g.cells}, got {clues}")
+    solution = random_grid(rng, box)
+    values = solution.ravel().tolist()
+    sbits = [1 << (v - 1) for v in values]
+    n = g.n
+    rows = [g.full] * n
+    cols = [g.full] * n
+    boxes = [g.full] * n
+    row_of, col_of, box_of = g.row_of, g.col_of, g.box_of
+    # Unavoidable sets of the grid: a puzzle whose clues miss one has a second solution, so
+    # the last clue left in a set can never go (a shortcut that skips the solver).
+    cell_sets: list[list[int]] = [[] for _ in range(g.cells)]
+    set_clues: list[int] = []  # clues still inside each set
+    for k, cells in enumerate(_unavoidable_sets(values, g)):
+        set_clues.append(len(cells))
+        for cell in cells:
+            cell_sets[cell].append(k)
+    blanks: list[int] = []
+    remaining = g.cells
+    for cell in rng.permutation(g.cells).tolist():
+        if clues is not None and remaining <= clues:
+            break
+        sets = cell_sets[cell]
+        for k in sets:
+            if set_clues[k] == 1:
+                break  # last clue of an unavoidable set: needed
+        else:
+            bit = sbits[cell]
+            r, c, x = row_of[cell], col_of[cell], box_of[cell]
+            keep = ~bit
+            rows[r] &= keep
+            cols[c] &= keep
+            boxes[x] &= keep
+            v = values[cell]
+            values[cell] = 0
+            blanks.append(cell)
+            if _has_other_solution(values, blanks, rows, cols, boxes, cell, sbits, g):
+                values[cell] = v  # needed: put it back
+                blanks.pop()
+                rows[r] |= bit
+                cols[c] |= bit
+                boxes[x] |= bit
+            else:
+                remaining -= 1
+                for k in sets:
+                    set_clues[k] -= 1
+    puzzle = np.array(values, dtype=np.int8).reshape(n, n)
+    return Generated(puzzle, solution, difficulty(puzzle))
+
+
+def _generate_one(job: tuple[np.random.SeedSequence, int, int | None]) -> Generated:
+    seed_seq, box, clues = job
+    return generate(np.random.default_rng(seed_seq), box, clues)
+
+
+def generate_many(
+    count: int,
+    seed: int,
+    box: int = 3,
+    clues: int | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, list[Difficulty]]:
+    """Generate ``count`` puzzles in parallel, reproducibly.
+
+    Puzzle k is drawn from its own generator seeded by ``SeedSequence(seed).spawn(count)[k]``,
+    so the output depends only on (count, seed, box, clues), never on ``workers`` (default:
+    ``os.cpu_count()``). Shows a tqdm bar on stderr when ``progress``.
+
+    Returns puzzles int8 (N, n, n), solutions int8 (N, n, n) and one ``Difficulty`` per puzzle.
+    """
+    from tqdm import tqdm
+
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    if box not in BOXES:
+        raise ValueError(f"box must be one of {BOXES}, got {box}")
+    n = box * box
+    if clues is not None and not 0 <= clues <= n * n:
+        raise ValueError(f"clues must lie in 0..{n * n}, got {clues}")
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    jobs = [(s, box, clues) for s in np.random.SeedSequence(seed).spawn(count)]
+    puzzles = np.zeros((count, n, n), dtype=np.int8)  # (N, n, n)
+    solutions = np.zeros((count, n, n), dtype=np.int8)  # (N, n, n)
+    difficulties: list[Difficulty] = []
+    bar = tqdm(
+        total=count, desc=f"sudoku {n}x{n}", unit="puzzle", file=sys.stderr, disable=not progress
+    )
+    with bar:
+        if workers == 1 or count <= 1:
+            results = map(_generate_one, jobs)
+            pool = None
+        else:
+            import multiprocessing
+
+            pool = multiprocessing.get_context().Pool(min(workers, count))
+            chunk = max(1, min(64, count // (workers * 8)))
+            results = pool.imap(_generate_one, jobs, chunksize=chunk)  # keeps job order
+        try:
+            for k, gen in enumerate(results):
+                puzzles[k] = gen.puzzle
+                solutions[k] = gen.solution
+                difficulties.append(gen.difficulty)
+                bar.update(1)
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+    return puzzles, solutions, difficulties
+
+
+# --- validator --------------------------------------------------------------------------------
+
+
+def check_answer(puzzle, answer) -> str | None:
+    """None when ``answer`` is a complete valid grid that keeps every given of ``puzzle``.
+
+    Otherwise a short reason naming the first failure found (1-based positions), checked in
+    this order: "r3c5 changes given 7", "r1c1 is blank", "r2c4 holds 12, not a digit 1..9",
+    "row 2 repeats 7", "column 5 repeats 3", "box 4 repeats 1" (boxes numbered row-major).
+    """
+    puz = _check_board(puzzle, "puzzle")
+    ans = np.asarray(answer)
+    if ans.shape != puz.shape:
+        raise ValueError(f"answer shape {ans.shape} differs from puzzle shape {puz.shape}")
+    if ans.dtype.kind not in "iu":
+        raise ValueError(f"answer must hold integers, got dtype {ans.dtype}")
+    ans = ans.astype(np.int64)
+    n = puz.shape[0]
+    box = _box_of_n(n)
+    changed = np.argwhere((puz != 0) & (ans != puz))
+    if len(changed):
+        r, c = changed[0]
+        return f"r{r + 1}c{c + 1} changes given {puz[r, c]}"
+    blank = np.argwhere(ans == 0)
+    if len(blank):
+        r, c = blank[0]
+        return f"r{r + 1}c{c + 1} is blank"
+    bad = np.argwhere((ans < 0) | (ans > n))
+    if len(bad):
+        r, c = bad[0]
+        return f"r{r + 1}c{c + 1} holds {ans[r, c]}, not a digit 1..{n}"
+    boxes = ans.reshape(box, box, box, box).transpose(0, 2, 1, 3).reshape(n, n)  # (box id, cell)
+    for kind, lines in (("row", ans), ("column", ans.T), ("box", boxes)):
+        for k, line in enumerate(lines):
+            counts = np.bincount(line, minlength=n + 1)
+            if counts.max() > 1:
+                return f"{kind} {k + 1} repeats {int(np.argmax(counts > 1))}"
+    return None
+
+
+# --- symmetries -------------------------------------------------------------------------------
+
+
+def symmetry_permutation(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """One random validity-preserving transform of an n x n Sudoku, as index arrays.
+
+    Rows are permuted within each band and the bands among themselves, the same for columns,
+    the result is transposed with probability 1/2, and digits 1..n are relabeled. Returns
+    ``cell_perm`` int64 (n*n,) and ``digit_perm`` int64 (n+1,) with ``digit_perm[0] == 0`` such
+    that ``new_flat = digit_perm[old_flat[cell_perm]]`` for any row-major flat board (blanks
+    stay blank). Works on any leading batch axes: ``digit_perm[tokens[..., cell_perm]]``.
+    """
+    box = _box_of_n(n)
+
+    def line_order() -> np.ndarray:
+        bands = rng.permutation(box)
+        return np.concatenate([band * box + rng.permutation(box) for band in bands])
+
+    rows = line_order()  # new row i is old row rows[i]
+    cols = line_order()  # new column j is old column cols[j]
+    cell_perm = (rows[:, None] * n + cols[None, :]).astype(np.int64)  # (n, n) old flat index
+    if rng.random() < 0.5:
+        cell_perm = cell_perm.T
+    digit_perm = np.concatenate([[0], 1 + rng.permutation(n)]).astype(np.int64)  # (n+1,)
+    return cell_perm.ravel().copy(), digit_perm
+
+
+def random_symmetry(rng: np.random.Generator, *boards) -> tuple[np.ndarray, ...]:
+    """Apply one random validity-preserving transform (see ``symmetry_permutation``) to every
+    board in ``boards`` (all (n, n), same n) and return the transformed int8 boards in order.
+
+    Use it on a puzzle and its solution together so they stay matched.
+    """
+    if not boards:
+        raise ValueError("random_symmetry needs at least one board")
+    arrs = [_check_board(b) for b in boards]
+    n = arrs[0].shape[0]
+    if any(a.shape != (n, n) for a in arrs):
+        raise ValueError("all boards must have the same shape")
+    cell_perm, digit_perm = symmetry_permutation(rng, n)
+    return tuple(digit_perm[a.ravel()[cell_perm]].reshape(n, n).astype(np.int8) for a in arrs)

@@ -1,0 +1,161 @@
+"""Compare samplers on the same puzzles: accuracy, NFE, speed-up in NFE, throughput.
+
+``run_bench`` returns one row (a dict) per sampler; ``markdown_table`` prints them and
+``write_bench`` writes ``PREFIX.csv`` and ``PREFIX.json`` (a list of the same rows) for plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from puzzles.atomic import atomic_write_text
+from puzzles.tokens import TaskSpec
+from sampling.samplers import Sampler
+from sampling.solve import solve_puzzles, warm_up
+
+CSV_FIELDS = (
+    "sampler",
+    "name",
+    "family",
+    "params",
+    "n",
+    "solved",
+    "accuracy",
+    "mean_nfe",
+    "median_nfe",
+    "speedup_nfe",
+    "reference",
+    "puzzles_per_second",
+    "seconds",
+    "mean_unknown_cells",
+    "task",
+    "size",
+    "checkpoint",
+    "input",
+    "device",
+    "batch_size",
+    "temperature",
+)
+
+
+def _params(sampler: Sampler) -> dict:
+    return {k: v for k, v in sampler.config().items() if k != "name"}
+
+
+def _reference(rows: list[dict], row: dict) -> int:
+    """Index of the top-1 row (topk with k=1) with the same proxy, else any top-1, else 0."""
+    top1 = [i for i, r in enumerate(rows) if r["name"] == "topk" and r["params"].get("k") == 1]
+    proxy = row["params"].get("proxy")
+    same = [i for i in top1 if rows[i]["params"].get("proxy") == proxy]
+    return (same or top1 or [0])[0]
+
+
+def run_bench(
+    model: Callable,
+    spec: TaskSpec,
+    puzzles: np.ndarray,
+    samplers: list[tuple[str, Sampler]],
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    temperature: float = 0.0,
+    seed: int = 0,
+    progress: bool = False,
+    context: dict | None = None,
+) -> list[dict]:
+    """Run every (label, sampler) on the same puzzle boards (N, H, W); no retries.
+
+    Each row: sampler (label), name, family, params, n, solved, accuracy, mean_nfe,
+    median_nfe, speedup_nfe (reference top-1 mean NFE / this mean NFE), reference,
+    puzzles_per_second, seconds, mean_unknown_cells (cells to fill per puzzle), and the
+    entries of ``context`` (task, checkpoint, input, ...).
+    """
+    unknown = float(spec.unknown_mask(puzzles).sum(1).mean()) if len(puzzles) else 0.0
+    warm_up(model, spec, device, batch_size)
+    rows = []
+    for label, sampler in samplers:
+        report = solve_puzzles(
+            model,
+            spec,
+            puzzles,
+            sampler,
+            batch_size=batch_size,
+            device=device,
+            temperature=temperature,
+            seed=seed,
+            progress=progress,
+        )
+        s = report.summary()
+        rows.append(
+            {
+                "sampler": label,
+                "name": sampler.name,
+                "family": sampler.family,
+                "params": _params(sampler),
+                "n": s["n"],
+                "solved": s["solved"],
+                "accuracy": s["accuracy"],
+                "mean_nfe": s["mean_nfe"],
+                "median_nfe": s["median_nfe"],
+                "puzzles_per_second": s["puzzles_per_second"],
+                "seconds": s["seconds"],
+                "mean_unknown_cells": unknown,
+                "temperature": temperature,
+                **(context or {}),
+            }
+        )
+    for row in rows:
+        ref = rows[_reference(rows, row)]
+        row["reference"] = ref["sampler"]
+        row["speedup_nfe"] = ref["mean_nfe"] / row["mean_nfe"] if row["mean_nfe"] > 0 else None
+    return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The bench rows as a markdown table (mazes get the mean open-cell count too)."""
+    maze = bool(rows) and rows[0].get("task") == "maze"
+    head = ["sampler", "accuracy", "mean NFE", "median NFE", "NFE speed-up", "puzzles/s"]
+    if maze:
+        head.append("open cells")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        speed = "-" if r["speedup_nfe"] is None else f"{r['speedup_nfe']:.2f}x"
+        cells = [
+            f"`{r['sampler']}`",
+            f"{100 * r['accuracy']:.1f}% ({r['solved']}/{r['n']})",
+            f"{r['mean_nfe']:.2f}",
+            f"{r['median_nfe']:g}",
+            speed,
+            f"{r['puzzles_per_second']:.1f}",
+        ]
+        if maze:
+            cells.append(f"{r['mean_unknown_cells']:.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    refs = sorted({r["reference"] for r in rows})
+    note = (
+        f"NFE speed-up is against `{refs[0]}`."
+        if len(refs) == 1
+        else ("NFE speed-up is against top-1 with the same error proxy.")
+    )
+    return "\n".join(lines) + "\n\n" + note + "\n"
+
+
+def write_bench(prefix: str, rows: list[dict]) -> tuple[str, str]:
+    """Write PREFIX.csv and PREFIX.json (atomically); returns their paths."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        flat = dict(r)
+        flat["params"] = ";".join(f"{k}={v}" for k, v in r["params"].items() if v is not None)
+        writer.writerow(flat)
+    csv_path, json_path = f"{prefix}.csv", f"{prefix}.json"
+    atomic_write_text(csv_path, buf.getvalue())
+    atomic_write_text(json_path, json.dumps(rows, indent=2) + "\n")
+    return csv_path, json_path

@@ -1,0 +1,250 @@
+"""Solving many puzzles: batches, devices, exact validation and retries.
+
+Shared by ``unmask solve``, ``unmask bench`` and the animations in ``viz`` (which call
+``solve_tokens`` or a sampler once and read the returned trace).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from puzzles.errors import UnmaskError
+from puzzles.tokens import TaskSpec
+from sampling import rng
+from sampling.base import SampleResult
+from sampling.samplers import Sampler
+
+DEFAULT_RETRY_TEMPERATURE = 0.5
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is a user error."""
+    if isinstance(name, torch.device):
+        return name
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UnmaskError("--device cuda asked for, but torch sees no CUDA device")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UnmaskError(f"unknown device {name!r}; use auto, cpu or cuda") from None
+
+
+def forward_fn(model: Callable, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The model as the samplers call it: bf16 autocast on CUDA, float32 logits out."""
+    if device.type != "cuda":
+        return model
+
+    def forward(tokens: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return model(tokens).float()  # (B, L, V)
+
+    return forward
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _cat(results: list[SampleResult]) -> SampleResult:
+    def cat(name: str):
+        parts = [getattr(r, name) for r in results]
+        return None if parts[0] is None else torch.cat(parts)
+
+    return SampleResult(cat("tokens"), cat("reveal_step"), cat("nfe"), cat("entropy"), cat("prob"))
+
+
+def solve_tokens(
+    model: Callable,
+    spec: TaskSpec,
+    puzzle_tokens: torch.Tensor,
+    sampler: Sampler,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    temperature: float = 0.0,
+    generator: torch.Generator | None = None,
+    row_seeds: torch.Tensor | None = None,
+    progress: bool = False,
+    record: bool = True,
+) -> SampleResult:
+    """Run ``sampler`` over puzzle tokens (N, L) in batches on ``device``.
+
+    Row seeds (when the sampler draws) are fixed for all N rows before the first batch, from
+    ``row_seeds`` or else ``generator``, so the answers do not depend on ``batch_size``.
+    Returns one ``SampleResult`` for all N rows, on the CPU.
+    """
+    if batch_size < 1:
+        raise UnmaskError(f"--batch-size must be >= 1, got {batch_size}")
+    device = resolve_device(device)
+    N = puzzle_tokens.shape[0]
+    if sampler.needs_seeds(temperature) and row_seeds is None:
+        row_seeds = rng.draw_row_seeds(N, generator)
+    fn = forward_fn(model, device)
+    results = []
+    with tqdm(total=N, unit="puzzle", disable=not progress, desc=sampler.name, leave=False) as bar:
+        for start in range(0, N, batch_size):
+            stop = min(start + batch_size, N)
+            tokens = puzzle_tokens[start:stop].to(device)  # (b, L)
+            seeds = None if row_seeds is None else row_seeds[start:stop].to(device)
+            res = sampler.sample(
+                fn, tokens, spec.mask_id, temperature=temperature, row_seeds=seeds, record=record
+            )
+            results.append(
+                SampleResult(*(None if t is None else t.cpu() for t in vars(res).values()))
+            )
+            bar.update(stop - start)
+    if not results:
+        L = puzzle_tokens.shape[1]
+        empty = torch.zeros(0, L, dtype=torch.long)
+        return SampleResult(empty, empty.clone(), torch.zeros(0, dtype=torch.long))
+    return _cat(results)
+
+
+def check_answers(spec: TaskSpec, puzzles, answers) -> list[str | None]:
+    """Exact validation: None where ``answers[i]`` solves ``puzzles[i]``, else the reason.
+
+    Both are boards (N, H, W) or tokens (N, H*W) (numpy arrays or tensors); tokens are decoded
+    with ``spec``. Sudoku uses ``puzzles.sudoku.check_answer``, mazes ``puzzles.maze.check_answer``.
+    """
+    if spec.task == "sudoku":
+        from puzzles.sudoku import check_answer
+    else:
+        from puzzles.maze import check_answer
+
+    def boards(x) -> np.ndarray:
+        x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+        return spec.decode(x) if x.ndim == 2 else x
+
+    return [check_answer(p, a) for p, a in zip(boards(puzzles), boards(answers), strict=True)]
+
+
+@dataclass
+class SolveReport:
+    """What ``solve_puzzles`` found, per puzzle and in total.
+
+    answers:  (N, H, W) boards, the last attempt's answer of every puzzle.
+    reasons:  None where the answer is valid, else the validator's reason.
+    nfe:      (N,) forward passes spent on the puzzle over all attempts.
+    attempts: (N,) attempts used (1 + retries spent).
+    seconds:  wall time spent sampling (model load and validation excluded).
+    """
+
+    answers: np.ndarray
+    reasons: list[str | None]
+    nfe: np.ndarray
+    attempts: np.ndarray
+    seconds: float
+
+    @property
+    def n(self) -> int:
+        return len(self.reasons)
+
+    @property
+    def solved(self) -> int:
+        return sum(r is None for r in self.reasons)
+
+    def summary(self) -> dict:
+        """n, solved, accuracy, mean/median NFE, seconds, puzzles_per_second."""
+        n = self.n
+        return {
+            "n": n,
+            "solved": self.solved,
+            "accuracy": self.solved / n if n else 0.0,
+            "mean_nfe": float(self.nfe.mean()) if n else 0.0,
+            "median_nfe": float(np.median(self.nfe)) if n else 0.0,
+            "mean_attempts": float(self.attempts.mean()) if n else 0.0,
+            "seconds": self.seconds,
+            "puzzles_per_second": n / self.seconds if self.seconds > 0 else float("inf"),
+        }
+
+    def per_puzzle(self) -> list[dict]:
+        return [
+            {"nfe": int(f), "valid": r is None, "attempts": int(a), "reason": r}
+            for f, a, r in zip(self.nfe, self.attempts, self.reasons, strict=True)
+        ]
+
+
+def solve_puzzles(
+    model: Callable,
+    spec: TaskSpec,
+    puzzles: np.ndarray,
+    sampler: Sampler,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    temperature: float = 0.0,
+    seed: int = 0,
+    retries: int = 0,
+    retry_temperature: float | None = None,
+    progress: bool = False,
+) -> SolveReport:
+    """Solve puzzle boards (N, H, W), validate exactly and retry the failures.
+
+    Attempt 0 runs at ``temperature``. Each retry re-samples, from the puzzle, only the rows
+    whose answer failed the validator, at ``retry_temperature`` (default: ``temperature`` if
+    > 0, else 0.5); up to ``retries`` times. Puzzle i's randomness in attempt a comes from
+    ``sampling.rng.derive_seeds(seed, i, a)``, so answers do not depend on the batch size.
+    """
+    if retries < 0:
+        raise UnmaskError(f"--retries must be >= 0, got {retries}")
+    if retry_temperature is None:
+        retry_temperature = temperature if temperature > 0 else DEFAULT_RETRY_TEMPERATURE
+    device = resolve_device(device)
+    puzzles = np.asarray(puzzles)
+    N = len(puzzles)
+    tokens = torch.from_numpy(spec.encode_puzzle(puzzles))  # (N, L)
+    answer_tokens = tokens.clone()
+    nfe = np.zeros(N, dtype=np.int64)
+    attempts = np.zeros(N, dtype=np.int64)
+    reasons: list[str | None] = [None] * N
+    todo = np.arange(N)
+    seconds = 0.0
+    for attempt in range(retries + 1):
+        if len(todo) == 0:
+            break
+        idx = torch.from_numpy(todo)
+        temp = temperature if attempt == 0 else retry_temperature
+        _sync(device)
+        t0 = time.perf_counter()
+        res = solve_tokens(
+            model,
+            spec,
+            tokens[idx],
+            sampler,
+            batch_size=batch_size,
+            device=device,
+            temperature=temp,
+            row_seeds=rng.derive_seeds(seed, idx, attempt),
+            progress=progress,
+            record=False,
+        )
+        _sync(device)
+        seconds += time.perf_counter() - t0
+        answer_tokens[idx] = res.tokens
+        nfe[todo] += res.nfe.numpy()
+        attempts[todo] += 1
+        found = check_answers(spec, puzzles[todo], res.tokens)
+        for i, reason in zip(todo.tolist(), found, strict=True):
+            reasons[i] = reason
+        todo = np.array([i for i, r in zip(todo.tolist(), found, strict=True) if r is not None],
+                        dtype=np.int64)  # fmt: skip
+    answers = spec.decode(answer_tokens.numpy())
+    return SolveReport(answers, reasons, nfe, attempts, seconds)
+
+
+def warm_up(model: Callable, spec: TaskSpec, device: str | torch.device, batch_size: int) -> None:
+    """One untimed forward pass (CUDA context, kernels, allocator) before anything is timed."""
+    device = resolve_device(device)
+    tokens = torch.full((min(batch_size, 64), spec.num_cells), spec.mask_id, device=device)
+    with torch.inference_mode():
+        forward_fn(model, device)(tokens)
+    _sync(device)

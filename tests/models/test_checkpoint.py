@@ -1,0 +1,125 @@
+"""The model file: round trip, and clean one-line errors for bad or mismatched files."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import unmask_cli
+from models.checkpoint import FORMAT, load_model, save_model, shipped_path
+from models.config import ModelConfig
+from models.denoiser import Denoiser
+from puzzles.errors import UnmaskError
+from puzzles.tokens import maze_spec, sudoku_spec
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    spec = sudoku_spec(4)
+    torch.manual_seed(0)
+    model = Denoiser(ModelConfig.from_spec(spec, "tiny")).eval()
+    path = tmp_path / "model.pt"
+    save_model(path, model, spec, {"steps": 12, "val_solve_rate": 0.5})
+    return path, model, spec
+
+
+def test_round_trip_rebuilds_the_same_function(model_file):
+    path, model, spec = model_file
+    loaded = load_model(path, task="sudoku", size=4)
+    assert loaded.spec == spec
+    assert loaded.config == model.cfg
+    assert loaded.summary == {"steps": 12, "val_solve_rate": 0.5}
+    assert not loaded.model.training
+    assert all(p.dtype == torch.float32 and not p.requires_grad for p in loaded.model.parameters())
+    # Weights are stored in bf16: the loaded model equals the original with bf16-rounded weights.
+    rounded = Denoiser(model.cfg).eval()
+    rounded.load_state_dict({k: v.to(torch.bfloat16).float() for k, v in model.state_dict().items()})
+    tokens = torch.randint(0, 5, (4, 16), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(loaded.model(tokens), rounded(tokens))
+    # The file is plain data: weights_only loading works, and it describes itself.
+    raw = torch.load(path, weights_only=True)
+    assert raw["format"] == FORMAT and raw["task"] == "sudoku" and raw["size"] == 4
+    assert raw["vocabulary"]["mask_id"] == 4
+    assert all(v.dtype == torch.bfloat16 for v in raw["state_dict"].values())
+    # A training folder resolves to its model.pt.
+    assert load_model(path.parent).path == str(path)
+
+
+def test_truncated_file(model_file, tmp_path):
+    path = model_file[0]
+    data = path.read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnmaskError, match="cut.pt: not a readable unmask model file"):
+        load_model(cut)
+
+
+def test_foreign_files(tmp_path):
+    text = tmp_path / "notes.pt"
+    text.write_text("hello, not a model\n")
+    with pytest.raises(UnmaskError, match="not a readable unmask model file"):
+        load_model(text)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(UnmaskError, match="not an unmask model file"):
+        load_model(other)
+    tensor = tmp_path / "tensor.pt"
+    torch.save(torch.zeros(3), tensor)
+    with pytest.raises(UnmaskError, match="not an unmask model file"):
+        load_model(tensor)
+
+
+def test_task_and_size_mismatch(model_file):
+    path = model_file[0]
+    with pytest.raises(UnmaskError, match="model is for sudoku 4x4, not sudoku 9x9"):
+        load_model(path, task="sudoku", size=9)
+    with pytest.raises(UnmaskError, match="model is for sudoku 4x4, not maze"):
+        load_model(path, task="maze", size=4)
+
+
+def test_damaged_contents(model_file, tmp_path):
+    path = model_file[0]
+    raw = torch.load(path, weights_only=True)
+    raw["state_dict"].pop("head.weight")
+    bad = tmp_path / "bad.pt"
+    torch.save(raw, bad)
+    with pytest.raises(UnmaskError, match="weights do not match"):
+        load_model(bad)
+    raw = torch.load(path, weights_only=True)
+    raw["format_version"] = 99
+    torch.save(raw, bad)
+    with pytest.raises(UnmaskError, match="newer"):
+        load_model(bad)
+
+
+def test_missing_and_shipped(tmp_path, monkeypatch):
+    with pytest.raises(UnmaskError, match="not found"):
+        load_model(tmp_path / "nope.pt")
+    monkeypatch.setattr("models.checkpoint.SHIPPED_DIR", tmp_path)
+    with pytest.raises(UnmaskError, match="no shipped model for sudoku 9x9 .*--checkpoint"):
+        load_model(None, task="sudoku", size=9)
+    assert shipped_path("maze", 10).name == "maze10.pt"
+
+
+def test_maze_model_round_trip(tmp_path):
+    spec = maze_spec(3)
+    model = Denoiser(ModelConfig.from_spec(spec, "tiny", pos="rope2d"))
+    save_model(tmp_path / "m.pt", model, spec, {})
+    loaded = load_model(tmp_path / "m.pt", task="maze", size=3)
+    assert loaded.spec == spec and loaded.config.pos == "rope2d"
+
+
+def test_cli_exits_2_on_a_bad_model_file(tmp_path, capsys):
+    puzzles = tmp_path / "p.txt"
+    puzzles.write_text("1.3." + "." * 12 + "\n")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 100)
+    rc = unmask_cli.main(
+        ["solve", "sudoku", "--input", str(puzzles), "--checkpoint", str(bad),
+         "--output", str(tmp_path / "out.txt"), "--device", "cpu", "--quiet"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "bad.pt: not a readable unmask model file" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,118 @@
+"""Synthetic sampler traces for the viz tests: valid boards, reveal orders chosen by a seeded RNG."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from puzzles.tokens import GOAL, OPEN, PATH, START, WALL, maze_spec, sudoku_spec
+from sampling.base import SampleResult
+
+
+def sudoku_grid_tokens(n: int) -> np.ndarray:
+    """A valid solved n x n Sudoku as tokens (digit - 1), row-major (n*n,)."""
+    box = int(round(n**0.5))
+    grid = [[(box * (r % box) + r // box + c) % n for c in range(n)] for r in range(n)]
+    return np.asarray(grid, dtype=np.int64).reshape(-1)
+
+
+def reveal_order(
+    rng: np.random.Generator, masked: np.ndarray, per_step: tuple[int, int]
+) -> tuple[np.ndarray, int]:
+    """reveal_step (L,) with -1 off ``masked`` and 1..nfe on it, ``per_step`` cells per pass."""
+    cells = np.flatnonzero(masked)
+    rng.shuffle(cells)
+    reveal = np.full(masked.shape, -1, dtype=np.int64)
+    step = i = 0
+    while i < len(cells):
+        step += 1
+        k = int(rng.integers(per_step[0], per_step[1] + 1))
+        reveal[cells[i : i + k]] = step
+        i += k
+    return reveal, step
+
+
+def result_from(tokens: np.ndarray, reveal: np.ndarray, rng: np.random.Generator) -> SampleResult:
+    """A one-row SampleResult with random entropies (nats) and matching probabilities."""
+    masked = reveal >= 1
+    entropy = np.where(masked, rng.random(tokens.shape) * 1.5, np.nan)
+    prob = np.where(masked, np.exp(-entropy), np.nan)
+    return SampleResult(
+        tokens=torch.as_tensor(tokens[None], dtype=torch.long),
+        reveal_step=torch.as_tensor(reveal[None], dtype=torch.long),
+        nfe=torch.tensor([int(reveal.max(initial=0))]).clamp(min=0),
+        entropy=torch.as_tensor(entropy[None], dtype=torch.float32),
+        prob=torch.as_tensor(prob[None], dtype=torch.float32),
+    )
+
+
+def synth_sudoku(n: int = 9, seed: int = 0, given_frac: float = 0.35, per_step=(1, 3)):
+    """(spec, SampleResult) for a solved n x n grid; the given mask depends on ``seed`` only."""
+    rng = np.random.default_rng(seed)
+    tokens = sudoku_grid_tokens(n)
+    masked = rng.random(n * n) >= given_frac
+    order_rng = np.random.default_rng([seed, per_step[0], per_step[1]])
+    reveal, _ = reveal_order(order_rng, masked, per_step)
+    return sudoku_spec(n), result_from(tokens, reveal, order_rng)
+
+
+def synth_maze(seed: int = 0, per_step=(1, 4)):
+    """(spec, SampleResult) for a hand-drawn 3x3-cell maze (7x7 grid): its path and a dead end."""
+    rows = [
+        "#######",
+        "#S....#",
+        "#####.#",
+        "#.....#",
+        "#.###.#",
+        "#...#G#",
+        "#######",
+    ]
+    code = {"#": WALL, ".": OPEN, "S": START, "G": GOAL}
+    grid = np.array([[code[ch] for ch in row] for row in rows], dtype=np.int64)
+    puzzle = grid.reshape(-1)
+    solution = puzzle.copy()
+    # The only route: along row 1, then down column 5; rows 3-5 on the left are a dead end.
+    for r, c in [(1, 2), (1, 3), (1, 4), (1, 5), (2, 5), (3, 5), (4, 5)]:
+        solution[r * 7 + c] = PATH
+    rng = np.random.default_rng([seed, per_step[0], per_step[1]])
+    reveal, _ = reveal_order(rng, puzzle == OPEN, per_step)
+    return maze_spec(3), result_from(solution, reveal, rng)
+
+
+@pytest.fixture
+def sudoku_trace():
+    return synth_sudoku
+
+
+@pytest.fixture
+def maze_trace():
+    return synth_maze
+
+
+@pytest.fixture(scope="session")
+def tiny_files(tmp_path_factory):
+    """Random-init one-layer models and two puzzles per task, written like real user files.
+
+    Returns a dict: sudoku_model, sudoku_puzzles (4x4), maze_model, maze_puzzles (3x3 cells).
+    """
+    from models.checkpoint import save_model
+    from models.config import ModelConfig
+    from models.denoiser import Denoiser
+    from puzzles import maze, sudoku
+    from puzzles.formats import write_maze, write_sudoku
+
+    root = tmp_path_factory.mktemp("viz_inputs")
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    files = {}
+    for spec in (sudoku_spec(4), maze_spec(3)):
+        cfg = ModelConfig.from_spec(spec, "tiny", d_model=32, n_layers=1, n_heads=2, d_ff=64)
+        path = root / f"{spec.task}.pt"
+        save_model(path, Denoiser(cfg), spec, {"note": "random init, for tests"})
+        files[f"{spec.task}_model"] = path
+    write_sudoku(root / "sudoku.txt", np.stack([sudoku.generate(rng, 2).puzzle for _ in range(2)]))
+    write_maze(root / "maze.txt", np.stack([maze.generate(rng, 3)[0] for _ in range(2)]))
+    files["sudoku_puzzles"] = root / "sudoku.txt"
+    files["maze_puzzles"] = root / "maze.txt"
+    return files
