@@ -164,6 +164,8 @@ def main(args: argparse.Namespace) -> int:
     overrides = {"pos": args.pos} if args.pos else {}
     out = Path(args.out)
     if args.resume:
+        if not (out / "last.ckpt").is_file():
+            raise UnmaskError(f"{out / 'last.ckpt'}: not found; nothing to resume")
         cfg, model_dict = read_run_config(out)
         wanted = dict(task=args.task, size=size, seed=args.seed, preset=args.preset) | given
         wanted = {k: v for k, v in wanted.items() if v is not None}

@@ -128,19 +128,15 @@ class MDMTrainer(L.LightningModule):
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        decay = self.cfg.ema
-        sd = self.denoiser.state_dict()
-        ema, live = [], []
-        for k, v in sd.items():
-            e = self.ema_state[k]
-            if e.device != v.device:
-                e = self.ema_state[k] = e.to(v.device)
-            if v.dtype.is_floating_point:
-                ema.append(e)
-                live.append(v.float())
-            else:
-                e.copy_(v)
-        torch._foreach_lerp_(ema, live, 1.0 - decay)  # one fused launch, not one per tensor
+        live = self.denoiser.state_dict()
+        keys = [k for k, v in live.items() if v.is_floating_point()]
+        for k in keys:  # lazily follow the module to its device (the EMA starts on the CPU)
+            if self.ema_state[k].device != live[k].device:
+                self.ema_state[k] = self.ema_state[k].to(live[k].device)
+        # ema <- ema + (1 - decay) * (live - ema), one fused call over all tensors
+        torch._foreach_lerp_(
+            [self.ema_state[k] for k in keys], [live[k].float() for k in keys], 1.0 - self.cfg.ema
+        )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         if self.ema_state is not None:

@@ -303,6 +303,7 @@ def run(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__`.*")
+        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
         trainer.fit(
             module,
             datamodule=datamodule,

@@ -11,12 +11,15 @@ candidate removes it from its peers) and hidden singles (a digit with one place 
 column or box goes there) to a fixpoint, then branches on a cell with the fewest candidates (MRV).
 Counting stops at ``limit`` solutions, so ``limit=2`` is a uniqueness test.
 
-The generator draws a complete grid by randomized search (the solver on an empty board, trying
-candidates in random order), then visits the cells in random order and removes each clue whose
-removal keeps the solution unique. Removing clue ``v`` at cell ``c`` keeps the puzzle unique
-exactly when no solution has a digit other than ``v`` at ``c``, so each test is one solver run with
-``v`` struck from ``c``'s candidates that stops at the first solution found; a clue that must stay
-never becomes removable later (fewer clues only allow more solutions), so each cell is tested once.
+The generator draws a complete grid by randomized search (random digits in the diagonal boxes,
+then the solver trying candidates in random order), then visits the cells in random order and
+removes each clue whose removal keeps the solution unique. Removing clue ``v`` at cell ``c``
+keeps the puzzle unique exactly when no solution has a digit other than ``v`` at ``c``, so each
+test is one search with ``v`` struck from ``c``'s candidates that stops at the first solution
+found. A clue that must stay never becomes removable later (fewer clues only allow more
+solutions), so each cell is tested once. Most tests never reach the search: the cell is a naked
+or hidden single among the remaining clues (removable), or it is the last clue left in one of
+the grid's unavoidable sets (needed). See ``benchmarks/bench_sudoku_generate.py`` for speed.
 """
 
 from __future__ import annotations
@@ -169,9 +172,10 @@ def _propagate(
 def _propagate_naked(
     cand: list[int], usolved: list[int], stack: list[int], dirty: int, g: _Geometry
 ) -> bool:
-    """Naked singles only (same arguments as ``_propagate``; ``usolved`` and ``dirty`` are
-    not used). Cheaper per node on nearly empty boards, where hidden singles rarely fire."""
+    """Naked singles only (same arguments as ``_propagate``; ``dirty`` is not used). Cheaper
+    per node where hidden singles rarely fire: nearly empty boards, short searches."""
     peers = g.peers
+    cell_units = g.cell_units
     while stack:
         c = stack.pop()
         b = cand[c]
@@ -184,6 +188,10 @@ def _propagate_naked(
                 cand[p] = m
                 if not m & (m - 1):
                     stack.append(p)
+        u0, u1, u2 = cell_units[c]
+        usolved[u0] |= b
+        usolved[u1] |= b
+        usolved[u2] |= b
     return True
 
 
@@ -465,8 +473,20 @@ def difficulty(puzzle) -> Difficulty:
     )
 
 
+# Child nodes per removal test that propagate naked singles only. Another solution, when there
+# is one, is usually found within a few nodes, and there full propagation costs more than it
+# saves; searches that run longer (proofs, 16x16) switch to naked + hidden singles.
+_NAKED_NODES = 16
+
+
 def _completes_elsewhere(
-    cand: list[int], usolved: list[int], blanks: list[int], sbits: list[int], g: _Geometry
+    cand: list[int],
+    usolved: list[int],
+    blanks: list[int],
+    sbits: list[int],
+    g: _Geometry,
+    budget: list[int],
+    fixpoint: bool = True,
 ) -> bool:
     """Search a propagated state for any solution; ``sbits`` is a known solution's bits and
     ``blanks`` the cells that were blank at the root (the others are givens).
@@ -475,7 +495,9 @@ def _completes_elsewhere(
     singles plus those digits form a valid grid (propagation removed every placed digit from
     its peers, and the known solution never repeats a digit among peers), so a solution exists
     without searching further. Branches try the known solution's digit first, because another
-    solution usually differs from it in only a few cells.
+    solution usually differs from it in only a few cells. ``budget[0]`` counts down the
+    naked-singles-only nodes left (see ``_NAKED_NODES``); ``fixpoint`` says whether ``cand``
+    is closed under hidden singles too.
     """
     pop = g.pop
     best = -1
@@ -506,9 +528,15 @@ def _completes_elsewhere(
         c2 = cand[:]
         c2[best] = b
         u2 = usolved[:]
-        if _propagate(c2, u2, [best], g.unit_bits[best], g) and _completes_elsewhere(
-            c2, u2, blanks, sbits, g
-        ):
+        if budget[0] > 0:
+            budget[0] -= 1
+            ok = _propagate_naked(c2, u2, [best], 0, g)
+            exact = False
+        else:
+            # Units of the branch cell, or all units when the parent skipped hidden singles.
+            ok = _propagate(c2, u2, [best], g.unit_bits[best] if fixpoint else g.all_units, g)
+            exact = True
+        if ok and _completes_elsewhere(c2, u2, blanks, sbits, g, budget, exact):
             return True
     return False
 
@@ -547,7 +575,7 @@ def _has_other_solution(
     state = _initial_state(sbits[:], blanks, rows, cols, boxes, g, exclude=(cell, bit))
     if state is None:
         return False
-    return _completes_elsewhere(*state, blanks, sbits, g)
+    return _completes_elsewhere(*state, blanks, sbits, g, [_NAKED_NODES])
 
 
 def _unavoidable_sets(values: list[int], g: _Geometry) -> list[tuple[int, ...]]:
@@ -636,6 +664,9 @@ def generate(rng: np.random.Generator, box: int = 3, clues: int | None = None) -
     solutions. With ``clues=N`` the removal stops as soon as N clues remain; when the random
     order reaches a minimal puzzle with more than N clues first, that puzzle (the closest this
     grid and order allow) is returned, so ``difficulty.clues >= N`` always.
+
+    Speed: a few ms for a minimal 9x9 puzzle; a minimal 16x16 one takes seconds (its late
+    removal tests need long searches), a 16x16 one with ``clues=150`` tens of ms.
     """
     if box not in BOXES:
         raise ValueError(f"box must be one of {BOXES}, got {box}")

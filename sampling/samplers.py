@@ -26,6 +26,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 import torch
+import torch.nn.functional as F
 
 from puzzles.errors import UnmaskError
 from sampling import rng
@@ -344,15 +345,25 @@ class ThresholdSampler(Sampler):
 # --- the dilated unmasking scheduler ---------------------------------------------------------
 
 
+def _bit_length(x: torch.Tensor) -> torch.Tensor:
+    """Bits needed for 0 <= x < 2**32 (0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3, ...); integer
+    ops only, so it is exact on every device."""
+    n = torch.zeros_like(x)
+    for k in (16, 8, 4, 2, 1):  # binary search on the highest set bit
+        big = (x >> k) > 0
+        n = n + big * k
+        x = torch.where(big, x >> k, x)
+    return n + (x > 0).long()
+
+
 def _ceil_log2(n: torch.Tensor) -> torch.Tensor:
-    """ceil(log2(n)) for n >= 1 (0 for n == 1), exact for n < 2**52."""
-    return torch.ceil(torch.log2(n.clamp(min=1).double())).long()
+    """ceil(log2(n)) for n >= 1 (0 for n == 1)."""
+    return _bit_length((n - 1).clamp(min=0))
 
 
 def _trailing_zeros(x: torch.Tensor, zero_value: torch.Tensor | int) -> torch.Tensor:
     """Number of trailing zero bits of x >= 0; ``zero_value`` where x == 0."""
-    low = x & -x  # lowest set bit
-    tz = torch.log2(low.clamp(min=1).double()).long()
+    tz = _bit_length(x & -x) - 1  # x & -x: the lowest set bit
     return torch.where(x == 0, torch.as_tensor(zero_value, device=x.device), tz)
 
 
@@ -367,15 +378,15 @@ def dyadic_group(pos: torch.Tensor, m: torch.Tensor | int) -> torch.Tensor:
 
 
 def dilated_groups_2d(height: int, width: int) -> torch.Tensor:
-    """(height*width,) 1-based group of every cell of a row-major grid in the 2-D DUS plan.
+    """(height*width,) 1-based *sublevel* of every cell of a row-major grid (2-D DUS).
 
     Pad the grid to S x S, S = 2**m the next power of two >= max(height, width). Level a (from
-    m-1 down to 0) refines the lattice of spacing 2**(a+1) to spacing 2**a in two groups:
+    m-1 down to 0) refines the lattice of spacing 2**(a+1) to spacing 2**a in two sublevels:
     first the cells with both coordinates odd multiples of 2**a (the lattice's centres, a
     quincunx), then those with one coordinate an odd multiple of 2**a and the other a multiple
-    of 2**(a+1) (edge midpoints). Cell (0, 0) joins the first group. Within a group cells of
-    one row (or column) are 2**(a+1) apart and no two cells are 4-adjacent; the last group is
-    a checkerboard. 2m groups for S x S: log2 of the cell count, as in the 1-D plan.
+    of 2**(a+1) (edge midpoints). Cell (0, 0) joins sublevel 1. Within a sublevel cells of one
+    row (or column) are 2**(a+1) apart and no two cells are 4-adjacent; the last sublevel is a
+    checkerboard. 2m sublevels for S x S, sizes 2, 2, 4, 8, ...: log2 of the cell count.
     """
     m = max(1, math.ceil(math.log2(max(height, width))))
     r = torch.arange(height).repeat_interleave(width)  # (L,)
@@ -384,7 +395,27 @@ def dilated_groups_2d(height: int, width: int) -> torch.Tensor:
     a = torch.minimum(tr, tc)  # level at which the cell appears
     edge = (tr != tc).long()  # 0: quincunx, 1: edge midpoint
     group = 2 * (m - 1 - a) + 1 + edge
-    return torch.where(a >= m, 1, group)  # the origin joins group 1
+    return torch.where(a >= m, 1, group)  # the origin joins sublevel 1
+
+
+def coarse_to_fine_2d(height: int, width: int) -> torch.Tensor:
+    """(height*width,) long key: sorting cells by it visits the grid coarse to fine.
+
+    Base-4 digits, the coordinates' lowest bits most significant, each digit mapping the bit
+    pair (row bit, column bit) as 00 -> 0, 11 -> 1, 10 -> 2, 01 -> 3. So the order runs through
+    the sublevels of ``dilated_groups_2d`` one after the other (quincunx before edges, coarse
+    before fine), and within a sublevel it recurses: the cells of one sublevel form a coarser
+    lattice that is again visited coarse to fine, so any prefix of a sublevel is spread out.
+    """
+    m = max(1, math.ceil(math.log2(max(height, width))))
+    r = torch.arange(height).repeat_interleave(width)  # (L,)
+    c = torch.arange(width).repeat(height)  # (L,)
+    digit_of = torch.tensor([0, 3, 2, 1])  # index 2*row_bit + col_bit
+    key = torch.zeros_like(r)
+    for b in range(m):  # bit b of the coordinates -> base-4 digit at position m-1-b
+        d = digit_of[2 * ((r >> b) & 1) + ((c >> b) & 1)]
+        key = key + (d << (2 * (m - 1 - b)))
+    return key
 
 
 class DUSSampler(Sampler):
@@ -402,9 +433,15 @@ class DUSSampler(Sampler):
     The spacing is along the row-major order of the *masked* cells only: on a grid, cells one
     row apart (vertical neighbours) often land in the same group. The 2-D variant avoids that.
 
-    2-D (``two_d=True``): the groups of ``dilated_groups_2d`` over the grid (height x width,
-    inferred for a square grid), one block; groups with no masked cell in a row are skipped
-    for that row. NFE <= 2 * ceil(log2(max(height, width))).
+    2-D (``two_d=True``, grid height x width, inferred for a square grid; one block): a row's
+    masked cells are taken in the grid's coarse-to-fine order (``coarse_to_fine_2d``) and cut
+    into runs of 2, 2, 4, 8, ... (the 1-D groups, read in bit-reversed order), with one more
+    cut where the order reaches the checkerboard cells (row + column odd), which it visits
+    last. 4-neighbours always differ in that parity, so a pass never reveals two 4-adjacent
+    cells, and its cells are spread over rows and columns alike. NFE <= ceil(log2 n) + 1; on a
+    full 2**k x 2**k grid the runs are exactly the sublevels of ``dilated_groups_2d`` and NFE =
+    log2 n. (The sublevels alone are not a plan: on a maze every open cell sits in the two
+    finest ones, which would reveal the whole maze in 2 passes.)
 
     Values are the argmax (or a draw at temperature > 0).
     """
@@ -463,13 +500,18 @@ class DUSSampler(Sampler):
         B, L = masked.shape
         if self.two_d:
             h, w = self._grid(L)
-            group = dilated_groups_2d(h, w).to(masked.device)  # (L,) in 1..G
-            G = int(group.max())
-            used = torch.zeros(B, G + 1, dtype=torch.long, device=masked.device)
-            used.scatter_add_(1, group.expand(B, L), masked.long())  # (B, G+1) masked per group
-            step_of = (used > 0).long().cumsum(1)  # (B, G+1) rank among non-empty groups
-            steps = step_of.gather(1, group.expand(B, L))  # (B, L)
-            return torch.where(masked, steps, 0)
+            perm = coarse_to_fine_2d(h, w).argsort().to(masked.device)  # (L,) visiting order
+            cells = torch.arange(L, device=masked.device)
+            odd = ((cells // w + cells % w) % 2)[perm]  # (L,) 0 then 1: the checkerboard last
+            m_sorted = masked[:, perm]  # (B, L) in visiting order
+            rank = m_sorted.long().cumsum(1) - 1  # (B, L) index among masked cells
+            run = _bit_length(rank.clamp(min=0)).clamp(min=1)  # runs of 2, 2, 4, 8, ...
+            # (parity, run) never decreases along the order: a pass starts where it grows
+            combined = torch.where(m_sorted, odd * (L + 1) + run, -1)  # (B, L)
+            before = F.pad(combined.cummax(1).values[:, :-1], (1, 0), value=-1)  # (B, L)
+            new = m_sorted & (combined > before)
+            steps_sorted = torch.where(m_sorted, new.long().cumsum(1), 0)  # (B, L)
+            return torch.zeros_like(steps_sorted).scatter(1, perm.expand(B, L), steps_sorted)
 
         rank = masked.long().cumsum(1) - 1  # (B, L) index among the row's masked cells
         n = masked.sum(1, keepdim=True)  # (B, 1)
@@ -632,6 +674,7 @@ __all__ = [
     "Sampler",
     "ThresholdSampler",
     "TopKSampler",
+    "coarse_to_fine_2d",
     "dilated_groups_2d",
     "dyadic_group",
     "make_sampler",

@@ -91,6 +91,7 @@ class AnimationFigure:
         color: str = "entropy",
         hold_frames: int = 4,
         title: str | None = None,
+        outcomes: Sequence[str | None] | None = None,
     ):
         if not traces:
             raise ValueError("need at least one trace")
@@ -102,6 +103,9 @@ class AnimationFigure:
         if len({tuple(t.given) for t in traces}) > 1:
             raise ValueError("compare panels must show the same puzzle (givens differ)")
         self.spec, self.traces, self.labels, self.color = spec, list(traces), list(labels), color
+        self.outcomes = list(outcomes) if outcomes is not None else [None] * len(traces)
+        if len(self.outcomes) != len(traces):
+            raise ValueError("one outcome per trace")
         self.steps = frame_steps([t.nfe for t in traces], hold_frames)  # (F, P)
         cmap_name, self.norm, cbar_label = color_scale(self.traces, color)
         self.cmap = matplotlib.colormaps[cmap_name]
@@ -165,12 +169,19 @@ class AnimationFigure:
     def show(self, frame: int) -> None:
         """Point every panel at its step in frame ``frame`` of the timeline (no drawing)."""
         self._shown = self.steps[frame]
-        for ax, board, trace, label, step in zip(
-            self.axes, self.boards, self.traces, self.labels, self._shown, strict=True
+        for ax, board, trace, label, outcome, step in zip(
+            self.axes,
+            self.boards,
+            self.traces,
+            self.labels,
+            self.outcomes,
+            self._shown,
+            strict=True,
         ):
             state = state_at(trace, int(step), self.color)
             board.update(state)
-            ax.set_title(f"{label}\n{_status(state)}", fontsize=11, linespacing=1.4, pad=6)
+            status = _status(state, outcome)
+            ax.set_title(f"{label}\n{status}", fontsize=11, linespacing=1.4, pad=6)
 
     def rgb(self) -> np.ndarray:
         """Render the frame chosen by ``show``: uint8 array (height_px, width_px, 3).
@@ -223,11 +234,14 @@ class AnimationFigure:
         self.figure.clear()
 
 
-def _status(state) -> str:
+def _status(state, outcome: str | None = None) -> str:
+    """Second title line: step, cells revealed so far, NFE; the outcome once done."""
     total = state.num_masked
     if state.step == 0:
         return f"start: {total} cells masked · NFE 0"
     if state.step == state.nfe:
+        if outcome:
+            return f"done · NFE {state.nfe} · {outcome}"
         return f"done: {total}/{total} cells revealed · NFE {state.nfe}"
     return f"step {state.step} of {state.nfe} · {state.num_revealed}/{total} revealed · NFE {state.step}"
 
@@ -293,9 +307,13 @@ def write_animation(
     fps: float = 4.0,
     hold_frames: int = 4,
     title: str | None = None,
+    outcomes: Sequence[str | None] | None = None,
     progress: bool = True,
 ) -> AnimationInfo:
-    """Render the animation of ``traces`` (one panel each) to ``out`` (.gif or .mp4), atomically."""
+    """Render the animation of ``traces`` (one panel each) to ``out`` (.gif or .mp4), atomically.
+
+    ``outcomes`` (optional, one per panel) is shown once a panel is done, e.g. "valid answer".
+    """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
@@ -308,7 +326,15 @@ def write_animation(
         raise UnmaskError(
             f"{out}: writing MP4 needs ffmpeg on PATH and none was found; use --out FILE.gif"
         )
-    anim = AnimationFigure(spec, traces, labels, color=color, hold_frames=hold_frames, title=title)
+    anim = AnimationFigure(
+        spec,
+        traces,
+        labels,
+        color=color,
+        hold_frames=hold_frames,
+        title=title,
+        outcomes=outcomes,
+    )
     frames = range(anim.num_frames)
     bar = _progress(frames, progress, desc=f"animate {out.name}")
     try:

@@ -289,11 +289,15 @@ def _load_model(args, spec, size: int):
 
 
 def traces_for(args, spec, board, size: int, samplers):
-    """Run each (label, sampler) once on the puzzle; returns ([RowTrace], model path)."""
+    """Run each (label, sampler) once on the puzzle.
+
+    Returns ([RowTrace], [outcome text], model path); the outcome comes from the exact
+    validator: "valid answer" or "invalid: <reason>".
+    """
     import torch
 
     from sampling import rng
-    from sampling.solve import solve_tokens
+    from sampling.solve import check_answers, solve_tokens
     from viz.trace import row_trace
 
     loaded, device = _load_model(args, spec, size)
@@ -302,7 +306,7 @@ def traces_for(args, spec, board, size: int, samplers):
     tokens = torch.from_numpy(spec.encode_puzzle(board[None]))  # (1, L)
     # The seed `unmask solve` would give this puzzle on its first attempt.
     seeds = rng.derive_seeds(args.seed, torch.tensor([args.index]), 0)  # (1,)
-    traces = []
+    traces, outcomes = [], []
     for _, sampler in samplers:
         result = solve_tokens(
             loaded.model,
@@ -316,7 +320,9 @@ def traces_for(args, spec, board, size: int, samplers):
             record=True,
         )
         traces.append(row_trace(result, 0))
-    return traces, loaded.path
+        reason = check_answers(spec, board[None], result.tokens)[0]
+        outcomes.append("valid answer" if reason is None else f"invalid: {reason}")
+    return traces, outcomes, loaded.path
 
 
 def _puzzle_title(spec, path: str, index: int) -> str:
@@ -352,7 +358,7 @@ def cmd_animate(args) -> int:
         samplers = samplers_from_compare(args.compare, spec)
     else:
         samplers = [sampler_from_args(args, spec)]
-    traces, model_path = traces_for(args, spec, board, ds.size, samplers)
+    traces, outcomes, model_path = traces_for(args, spec, board, ds.size, samplers)
     title = f"{_puzzle_title(spec, args.input, args.index)} · model {Path(model_path).name}"
     info = write_animation(
         spec,
@@ -363,9 +369,13 @@ def cmd_animate(args) -> int:
         fps=args.fps,
         hold_frames=args.hold_frames,
         title=title,
+        outcomes=outcomes,
         progress=not args.quiet,
     )
-    nfes = ", ".join(f"{label} NFE {t.nfe}" for (label, _), t in zip(samplers, traces, strict=True))
+    nfes = ", ".join(
+        f"{label} NFE {t.nfe} ({o})"
+        for (label, _), t, o in zip(samplers, traces, outcomes, strict=True)
+    )
     print(f"wrote {info.path} ({info.num_frames} frames at {args.fps:g} fps; {nfes})")
     return 0
 
@@ -377,15 +387,16 @@ def cmd_plot_order(args) -> int:
         raise UnmaskError(f"--out {args.out}: figures are written as .png, .svg or .pdf")
     spec, board, ds = load_puzzle(args.input, args.task, args.index)
     label, sampler = sampler_from_args(args, spec)
-    traces, model_path = traces_for(args, spec, board, ds.size, [(label, sampler)])
+    traces, outcomes, model_path = traces_for(args, spec, board, ds.size, [(label, sampler)])
     fig = order_figure(
         spec,
         traces[0],
         label=label,
+        outcome=outcomes[0],
         title=f"Reveal order: {_puzzle_title(spec, args.input, args.index)}",
     )
     path = save_figure(fig, args.out)
-    print(f"wrote {path} (NFE {traces[0].nfe}, model {Path(model_path).name})")
+    print(f"wrote {path} (NFE {traces[0].nfe}, {outcomes[0]}, model {Path(model_path).name})")
     return 0
 
 

@@ -70,11 +70,19 @@ def save_figure(fig: Figure, out: str | os.PathLike, dpi: int = 150) -> Path:
 # --------------------------------------------------------------------------------------------
 
 
-def order_figure(spec: TaskSpec, trace: RowTrace, *, label: str = "", title: str | None = None):
+def order_figure(
+    spec: TaskSpec,
+    trace: RowTrace,
+    *,
+    label: str = "",
+    title: str | None = None,
+    outcome: str | None = None,
+):
     """Heatmap of the forward pass that revealed each cell, with a bar chart of cells per pass.
 
     Givens are grey (maze walls dark, S and G orange); on Sudoku every revealed cell carries its
-    pass number. Returns the ``Figure``; ``fig.axes[0]`` is the board, ``[1]`` the bar chart.
+    pass number. ``outcome`` (e.g. "valid answer") ends the subtitle. Returns the ``Figure``;
+    ``fig.axes[0]`` is the board, ``[1]`` the bar chart.
     """
     nfe = max(trace.nfe, 1)
     cmap = matplotlib.colormaps["viridis"].resampled(nfe)
@@ -173,8 +181,9 @@ def order_figure(spec: TaskSpec, trace: RowTrace, *, label: str = "", title: str
     bars.spines[["top", "right"]].set_visible(False)
     head = title or f"Reveal order of {spec.task}"
     sub = f"{label}: " if label else ""
+    tail = f" · {outcome}" if outcome else ""
     fig.suptitle(
-        f"{head}\n{sub}{trace.num_masked} cells in {trace.nfe} forward passes",
+        f"{head}\n{sub}{trace.num_masked} cells in {trace.nfe} forward passes{tail}",
         y=1 - 0.08 / height,
         va="top",
         fontsize=12,
@@ -337,43 +346,71 @@ def _param_text(p: BenchPoint) -> str:
     return ",".join(parts)
 
 
+# Colour by base family, marker by variant (error proxy or 2-D plan), line style by file.
+_FAMILY_COLORS = {
+    "eb": "#D55E00",
+    "topk": "#0072B2",
+    "threshold": "#009E73",
+    "random": "#CC79A7",
+    "dus": "#E69F00",
+}
+_VARIANT_MARKERS = {"": "o", "confidence": "s", "margin": "^", "2d": "D"}
+_FILE_STYLES = ("-", "--", ":", "-.", (0, (7, 2, 1, 2, 1, 2)), (0, (1, 1)))
+
+
+def family_style(family: str, extra_colors: dict[str, str]) -> tuple[str, str]:
+    """(colour, marker) of a sampler family such as ``eb``, ``eb-confidence`` or ``dus2d``."""
+    base = "dus" if family.startswith("dus") else family.split("-")[0]
+    variant = family[len(base) :].lstrip("-")
+    if base not in _FAMILY_COLORS and base not in extra_colors:
+        spare = [c for c in OKABE_ITO if c not in _FAMILY_COLORS.values()]
+        extra_colors[base] = spare[len(extra_colors) % len(spare)]
+    color = _FAMILY_COLORS.get(base) or extra_colors[base]
+    marker = _VARIANT_MARKERS.get(variant, MARKERS[(len(variant) + 4) % len(MARKERS)])
+    return color, marker
+
+
 def bench_figure(points: Sequence[BenchPoint], title: str | None = None) -> Figure:
-    """Accuracy (%) against mean NFE (log axis): one line per series, the Pareto front dashed."""
+    """Accuracy (%) against mean NFE (log axis), one line per series (``bench_series``).
+
+    Colour = sampler family (eb, topk, ...), marker = its variant (proxy, 2-D plan), line style
+    = bench file when there are several. Each file's Pareto front (the best accuracy reachable
+    within an NFE budget) is a wide grey step line behind the series. Sweep points are labelled
+    with their knob (gamma, k, tau), skipping labels that would overlap.
+    """
     series = bench_series(points)
-    fig = Figure(figsize=(9.0, 5.0), dpi=100, facecolor="white")
+    sources = list(dict.fromkeys(p.source for p in points))
+    fig = Figure(figsize=(9.5, 5.2), dpi=100, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    families = sorted({p.family for p in points})
-    for i, (name, pts) in enumerate(series.items()):
-        color = OKABE_ITO[i % len(OKABE_ITO)]
-        marker = MARKERS[families.index(pts[0].family) % len(MARKERS)]
-        x = [p.mean_nfe for p in pts]
-        y = [p.accuracy for p in pts]
-        ax.plot(x, y, marker=marker, color=color, linewidth=1.6, markersize=7, label=name, zorder=3)
-        for p in pts:
-            text = _param_text(p)
-            if text:
-                ax.annotate(
-                    text,
-                    (p.mean_nfe, p.accuracy),
-                    textcoords="offset points",
-                    xytext=(5, -11),
-                    fontsize=7.5,
-                    color=color,
-                )
-    front = pareto_front(points)
-    fx = [p.mean_nfe for p in front]
-    fy = [p.accuracy for p in front]
-    ax.step(
-        fx,
-        fy,
-        where="post",
-        linestyle="--",
-        color="#555555",
-        linewidth=1.2,
-        label="Pareto front",
-        zorder=2,
-    )
+    extra: dict[str, str] = {}
+    for name, pts in series.items():
+        color, marker = family_style(pts[0].family, extra)
+        style = _FILE_STYLES[sources.index(pts[0].source) % len(_FILE_STYLES)]
+        ax.plot(
+            [p.mean_nfe for p in pts],
+            [p.accuracy for p in pts],
+            linestyle=style,
+            marker=marker,
+            color=color,
+            linewidth=1.6,
+            markersize=7,
+            label=name,
+            zorder=3,
+        )
+    for source in sources:
+        front = pareto_front([p for p in points if p.source == source])
+        ax.step(
+            [p.mean_nfe for p in front],
+            [p.accuracy for p in front],
+            where="post",
+            color="#9a9a9a",
+            alpha=0.45,
+            linewidth=6,
+            solid_capstyle="butt",
+            label="Pareto front" + (f" ({source})" if len(sources) > 1 else ""),
+            zorder=1,
+        )
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -382,12 +419,58 @@ def bench_figure(points: Sequence[BenchPoint], title: str | None = None) -> Figu
     ax.set_xlabel("mean NFE per puzzle (forward passes, log scale)")
     ax.set_ylabel("accuracy (% of puzzles solved)")
     low = min(p.accuracy for p in points)
-    ax.set_ylim(max(0.0, low - 5.0) if low > 20 else 0.0, 101.0)
+    ax.set_ylim(max(0.0, low - 5.0) if low > 20 else -1.0, 101.0)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(title="sampler family", fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or "Accuracy against forward passes (up and left is better)")
+
+    # Legend: one entry per family, one per file (line style), and the Pareto front.
+    handles = []
+    for family in dict.fromkeys(p.family for p in points):
+        color, marker = family_style(family, extra)
+        handles.append(Line2D([], [], color=color, marker=marker, markersize=7, label=family))
+    if len(sources) > 1:
+        for i, source in enumerate(sources):
+            style = _FILE_STYLES[i % len(_FILE_STYLES)]
+            handles.append(Line2D([], [], color="#333333", linestyle=style, label=source))
+    handles.append(Line2D([], [], color="#9a9a9a", alpha=0.45, linewidth=6, label="Pareto front"))
+    ax.legend(
+        handles=handles,
+        title="sampler family" + (" / file" if len(sources) > 1 else ""),
+        fontsize=9,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+    )
     fig.tight_layout()
+    _label_sweeps(ax, series, extra)
     return fig
+
+
+def _label_sweeps(ax, series: dict[str, list[BenchPoint]], extra: dict[str, str]) -> None:
+    """Label the points of sweeps (series of 2+ points) with their knob, skipping overlaps."""
+    placed: list[tuple[float, float, float]] = []  # (x, y, width) in display pixels
+    for pts in series.values():
+        if len(pts) < 2:
+            continue
+        color, _ = family_style(pts[0].family, extra)
+        for p in pts:
+            text = _param_text(p)
+            if not text:
+                continue
+            x, y = ax.transData.transform((p.mean_nfe, p.accuracy))
+            x, y = x + 5, y - 11  # below right of the marker
+            width = 6.0 * len(text) + 4.0
+            if any(abs(y - py) < 10 and x < px + pw and px < x + width for px, py, pw in placed):
+                continue
+            placed.append((x, y, width))
+            ax.annotate(
+                text,
+                (p.mean_nfe, p.accuracy),
+                textcoords="offset points",
+                xytext=(5 * 72 / ax.figure.dpi, -11 * 72 / ax.figure.dpi),
+                fontsize=7.5,
+                color=color,
+                va="center",
+            )
 
 
 # --------------------------------------------------------------------------------------------

@@ -33,7 +33,9 @@ def test_round_trip_rebuilds_the_same_function(model_file):
     assert all(p.dtype == torch.float32 and not p.requires_grad for p in loaded.model.parameters())
     # Weights are stored in bf16: the loaded model equals the original with bf16-rounded weights.
     rounded = Denoiser(model.cfg).eval()
-    rounded.load_state_dict({k: v.to(torch.bfloat16).float() for k, v in model.state_dict().items()})
+    rounded.load_state_dict(
+        {k: v.to(torch.bfloat16).float() for k, v in model.state_dict().items()}
+    )
     tokens = torch.randint(0, 5, (4, 16), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert torch.equal(loaded.model(tokens), rounded(tokens))

@@ -37,7 +37,9 @@ def _equal(a: dict, b: dict) -> bool:
 def test_batch_is_a_function_of_seed_rank_and_step(sudoku4):
     spec, data = sudoku4
     s = MaskedBatchStream(spec, data, 16, seed=1, clue_mask_prob=0.5)
-    assert _equal(s.batch(7), MaskedBatchStream(spec, data, 16, seed=1, clue_mask_prob=0.5).batch(7))
+    assert _equal(
+        s.batch(7), MaskedBatchStream(spec, data, 16, seed=1, clue_mask_prob=0.5).batch(7)
+    )
     assert not _equal(s.batch(7), s.batch(8))
     other_rank = MaskedBatchStream(spec, data, 16, seed=1, rank=1, clue_mask_prob=0.5)
     assert not _equal(s.batch(7), other_rank.batch(7))

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from sampling.samplers import DUSSampler, dilated_groups_2d, dyadic_group
+from sampling.samplers import DUSSampler, coarse_to_fine_2d, dilated_groups_2d, dyadic_group
 
 
 def test_dyadic_groups_of_a_block_of_8():
@@ -106,10 +106,37 @@ def test_1d_plan_reveals_vertical_neighbours_together_and_2d_does_not():
     assert _neighbour_pairs(full, 8, 8)[1] == 0
 
 
-def test_2d_plan_skips_groups_without_masked_cells():
-    masked = torch.zeros(2, 64, dtype=torch.bool)
-    masked[0, [0, 63]] = True  # groups 1 and 6 only
-    masked[1] = True
-    steps = DUSSampler(two_d=True, height=8, width=8).plan_steps(masked)
-    assert steps[0, 0] == 1 and steps[0, 63] == 2
-    assert int(steps[1].max()) == 6
+@pytest.mark.parametrize("h,w,fraction", [(9, 9, 0.65), (9, 9, 1.0), (21, 21, 0.5), (5, 9, 0.8)])
+def test_2d_plan_takes_about_log2_passes_and_no_neighbours(h, w, fraction):
+    masked = torch.rand(32, h * w, generator=torch.Generator().manual_seed(h)) < fraction
+    steps = DUSSampler(two_d=True, height=h, width=w).plan_steps(masked)
+    n = masked.sum(1)
+    low = torch.ceil(torch.log2(n.double())).long().clamp(min=1)
+    nfe = steps.max(1).values
+    assert ((nfe >= low) & (nfe <= low + 1)).all()
+    for b in range(32):  # passes 1..nfe, none empty
+        assert torch.equal(steps[b][masked[b]].unique(), torch.arange(1, int(nfe[b]) + 1))
+    assert _neighbour_pairs(steps, h, w) == (0, 0)
+
+
+def test_2d_plan_on_a_maze_is_not_two_passes():
+    """Maze open cells sit only on the two finest lattice sublevels; the plan must still take
+    about log2(open cells) passes, not reveal the maze in two."""
+    h = w = 21  # a 10x10-cell maze
+    r, c = torch.arange(h).repeat_interleave(w), torch.arange(w).repeat(h)
+    inner = (r > 0) & (r < h - 1) & (c > 0) & (c < w - 1)
+    centres = inner & (r % 2 == 1) & (c % 2 == 1)
+    passages = inner & ((r + c) % 2 == 1)
+    keep = torch.rand(h * w, generator=torch.Generator().manual_seed(0)) < 0.5
+    masked = (centres | (passages & keep)).unsqueeze(0)  # (1, L)
+    assert set(dilated_groups_2d(h, w)[masked[0]].tolist()) == {9, 10}
+    nfe = int(DUSSampler(two_d=True).plan_steps(masked).max())
+    assert nfe >= math.ceil(math.log2(int(masked.sum()))) >= 7
+
+
+def test_coarse_to_fine_order_of_4x4():
+    order = coarse_to_fine_2d(4, 4).argsort().tolist()
+    # origin, centre, edge midpoints, then the 2x2 quincunx, then the checkerboard
+    assert order[:4] == [0, 10, 8, 2]
+    assert sorted(order[4:8]) == [5, 7, 13, 15]
+    assert sorted(order[8:]) == [1, 3, 4, 6, 9, 11, 12, 14]

@@ -92,16 +92,20 @@ def test_compare_mode_panels_and_timeline(sudoku_trace, tmp_path):
     _, mid = sudoku_trace(4, seed=5, per_step=(2, 2))
     traces = [row_trace(r) for r in (slow, fast, mid)]
     labels = ["topk:k=1", "eb:gamma=1", "topk:k=2"]
-    anim = A.AnimationFigure(spec, traces, labels, hold_frames=2)
+    outcomes = ["valid answer", "invalid: row 1 repeats 2", None]
+    anim = A.AnimationFigure(spec, traces, labels, hold_frames=2, outcomes=outcomes)
     assert anim.num_panels == 3
     assert len(anim.figure.axes) == 3 + 1  # three boards and the shared colour bar
     nfes = [t.nfe for t in traces]
     assert anim.num_frames == max(nfes) + 1 + 2
     assert fast.nfe.item() < slow.nfe.item()
     anim.show(anim.num_frames - 1)
-    for ax, label, nfe in zip(anim.axes, labels, nfes, strict=True):
+    for ax, label, nfe, outcome in zip(anim.axes, labels, nfes, outcomes, strict=True):
         assert ax.get_title().startswith(label)
         assert f"NFE {nfe}" in ax.get_title()
+        assert outcome is None or ax.get_title().endswith(outcome)
+    anim.show(1)  # the outcome appears only once a panel is done
+    assert all("valid" not in ax.get_title() for ax in anim.axes)
     out = tmp_path / "cmp.gif"
     info = A.write_animation(spec, traces, labels, out, hold_frames=2, progress=False)
     assert info.num_panels == 3 and info.steps.shape == (max(nfes) + 3, 3)

@@ -37,7 +37,8 @@ def test_animate_sudoku_top1(tiny_files, tmp_path, capsys):
     # Top-1 reveals one cell per pass: NFE = blanks; one GIF frame per pass plus the start.
     assert _gif_count(out)[0] == blanks + 1
     printed = capsys.readouterr().out
-    assert f"{blanks + 1 + 2} frames" in printed and f"NFE {blanks}" in printed
+    assert f"{blanks + 1 + 2} frames" in printed and f"NFE {blanks} (" in printed
+    assert "valid answer" in printed or "invalid: " in printed  # the validator's verdict
 
 
 def test_animate_compare_one_panel_per_sampler(tiny_files, tmp_path):

@@ -1,0 +1,159 @@
+"""``unmask train``: option errors, the 4x4 CPU target, resume after a kill, maze and DDP smoke.
+
+The training runs are marked slow (they still run in CI). Runs that must behave like the real
+command go through a subprocess of the ``unmask`` console script.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import unmask_cli
+from models.checkpoint import load_model
+from models.validation import solve_rate
+from puzzles import sudoku
+
+# A small, fast run: 4x4 Sudoku, tiny preset, few steps.
+SMALL_RUN = ["train", "sudoku", "--size", "4", "--preset", "tiny", "--train-size", "200",
+             "--val-size", "32", "--batch-size", "32", "--no-progress"]  # fmt: skip
+
+
+def _unmask(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    # ``-m`` (not ``-c``) so that Lightning's DDP launcher can re-run the same command.
+    cmd = [sys.executable, "-m", "unmask_cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+# --- option errors (fast: they fail before any training) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--size", "5"], "--size must be 4, 9 or 16"),
+        (["--cells", "4"], "--cells is for mazes"),
+        (["--size", "4", "--steps", "0"], "--steps must be >= 1"),
+        (["--size", "4", "--ema", "1.5"], "--ema must be in"),
+        (["--size", "4", "--data", "no/such.npz"], "no/such.npz: file not found"),
+        (["--size", "4", "--resume"], "last.ckpt: not found"),
+    ],
+)
+def test_bad_options_exit_2(args, message, tmp_path, capsys):
+    rc = unmask_cli.main(["train", "sudoku", *args, "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_resume_refuses_changed_options(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    from models.train import default_config
+
+    cfg = default_config("sudoku", 4, "tiny", 0)
+    (out / "config.json").write_text(
+        json.dumps({"train": cfg.to_dict(), "model": {"pos": "rowcol"}})
+    )
+    (out / "last.ckpt").write_bytes(b"")
+    rc = unmask_cli.main(["train", "sudoku", "--resume", "--lr", "0.5", "--out", str(out)])
+    assert rc == 2
+    assert "--lr 0.5 differs from the run" in capsys.readouterr().err
+    # A fresh run never overwrites an existing one.
+    rc = unmask_cli.main(["train", "sudoku", "--size", "4", "--out", str(out)])
+    assert rc == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+# --- training runs ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def default_4x4_run(tmp_path_factory):
+    """The issue's CPU target, exactly as a user types it."""
+    out = tmp_path_factory.mktemp("s4") / "run"
+    t0 = time.perf_counter()
+    proc = _unmask("train", "sudoku", "--size", "4", "--preset", "tiny", "--seed", "0",
+                   "--out", str(out), "--no-progress")  # fmt: skip
+    seconds = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    print(f"\n4x4 tiny default run: {seconds:.0f} s wall\n{proc.stdout}")
+    return out
+
+
+@pytest.mark.slow
+def test_default_4x4_run_solves_95_percent_of_fresh_puzzles(default_4x4_run):
+    out = default_4x4_run
+    for name in ("model.pt", "last.ckpt", "best.ckpt", "config.json"):
+        assert (out / name).is_file(), name
+    assert list(out.glob("logs/version_*/metrics.csv"))
+    loaded = load_model(out / "model.pt", task="sudoku", size=4)
+    assert (
+        loaded.summary["steps"] == json.loads((out / "config.json").read_text())["train"]["steps"]
+    )
+    # 300 fresh puzzles from a seed no training stream uses.
+    puzzles, _, _ = sudoku.generate_many(300, seed=987_654, box=2, progress=False)
+    tokens = torch.from_numpy(loaded.spec.encode_puzzle(puzzles))
+    rate, reasons = solve_rate(loaded.model, loaded.spec, tokens)
+    print(f"4x4 greedy top-1 solve rate on 300 fresh puzzles: {rate:.3f}")
+    assert rate >= 0.95, [r for r in reasons if r][:5]
+    # The Lightning checkpoint loads as a model too.
+    assert load_model(out / "last.ckpt", task="sudoku", size=4).config == loaded.config
+
+
+@pytest.mark.slow
+def test_resume_after_kill_gives_identical_weights(tmp_path):
+    """Kill a run with SIGKILL at step 25 (last.ckpt was written at step 20), resume it, and
+    compare with an uninterrupted run: every batch is a function of (seed, rank, step) and the
+    checkpoint holds model, optimizer, schedule and EMA, so the weights match exactly."""
+    args = [*SMALL_RUN, "--seed", "3", "--steps", "30", "--ckpt-every", "10", "--val-every", "15",
+            "--ema", "0.9"]  # fmt: skip
+    full = _unmask(*args, "--out", str(tmp_path / "full"))
+    assert full.returncode == 0, full.stderr[-3000:]
+    killed = _unmask(*args, "--out", str(tmp_path / "cut"), "--debug-kill-at-step", "25")
+    assert killed.returncode == -9  # SIGKILL: no clean shutdown
+    assert torch.load(tmp_path / "cut" / "last.ckpt", weights_only=True)["global_step"] == 20
+    assert not (tmp_path / "cut" / "model.pt").exists()
+    resumed = _unmask(*args, "--out", str(tmp_path / "cut"), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a, b = _weights(tmp_path / "full" / "model.pt"), _weights(tmp_path / "cut" / "model.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    a = _weights(tmp_path / "full" / "last.ckpt")
+    b = _weights(tmp_path / "cut" / "last.ckpt")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # live (non-EMA) weights too
+
+
+@pytest.mark.slow
+def test_maze_tiny_smoke(tmp_path):
+    from models.train import default_config, run
+
+    cfg = default_config("maze", 3, "tiny", 0, steps=20, batch_size=16, train_size=100,
+                         val_size=16, val_every=10)  # fmt: skip
+    summary = run(cfg, tmp_path / "m", progress=False)
+    assert summary["steps"] == 20 and summary["val_solve_rate"] is not None
+    loaded = load_model(tmp_path / "m" / "model.pt", task="maze", size=3)
+    assert loaded.spec.height == 7 and loaded.model.cfg.num_values == 2
+    with pytest.raises(Exception, match="model is for maze 3x3, not sudoku"):
+        load_model(tmp_path / "m" / "model.pt", task="sudoku", size=4)
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(tmp_path):
+    """Lightning's own DDP with two CPU processes on gloo, a few steps."""
+    out = tmp_path / "ddp"
+    proc = _unmask(*SMALL_RUN, "--seed", "0", "--steps", "6", "--val-every", "3",
+                   "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp",
+                   "--out", str(out), timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = load_model(out / "model.pt").summary
+    assert summary["world_size"] == 2 and summary["steps"] == 6
