@@ -19,7 +19,6 @@ writes every figure as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -29,9 +28,9 @@ import time
 
 import networkx as nx
 import numpy as np
+from _report import machine_info, write_json
 
 from puzzles import maze
-from puzzles.atomic import atomic_open
 from puzzles.tokens import GOAL, OPEN, PATH, START
 
 TARGET_PER_CORE = 5000
@@ -171,20 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": repeats,
             "seed": args.seed,
             "target_per_core": TARGET_PER_CORE,
-            "machine": {
-                "cpu_count": os.cpu_count(),
-                "usable_cpus": maze._default_workers(),
-                "processor": platform.processor() or platform.machine(),
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "load_average": os.getloadavg(),
-            },
+            "machine": machine_info(usable_cpus=maze._default_workers()),
             "rows": rows,
         }
-        with atomic_open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        print(f"\nwrote {args.json}", file=sys.stderr)
+        write_json(args.json, report)
     return 0
 
 

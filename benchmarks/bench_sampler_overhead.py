@@ -21,11 +21,11 @@ Run: ``python benchmarks/bench_sampler_overhead.py [--devices cpu,cuda] [--json 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
 import torch
+from _report import write_json
 
 from models.config import ModelConfig
 from models.denoiser import Denoiser
@@ -138,9 +138,7 @@ def main() -> None:
     print(
         f"\n{args.preset} denoiser, random init ({rows[0]['parameters']:,} parameters), 9x9 Sudoku"
     )
-    with open(args.json, "w") as f:
-        json.dump(rows, f, indent=2)
-    print(f"wrote {args.json}")
+    write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ Run: ``python benchmarks/bench_solve_throughput.py [--device auto] [--batch-size
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 import torch
+from _report import write_json
 
 from models.config import ModelConfig
 from models.denoiser import Denoiser
@@ -175,9 +175,7 @@ def main() -> None:
            "parameters": params, "compile": args.compile, "dtype": args.dtype,
            "forward_seconds": forward_s, "forward_floor_fraction": forward_frac,
            "rows": rows}  # fmt: skip
-    with open(args.json, "w") as f:
-        json.dump(out, f, indent=2)
-    print(f"\nwrote {args.json}")
+    write_json(args.json, out)
 
 
 if __name__ == "__main__":

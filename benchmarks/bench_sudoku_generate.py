@@ -28,7 +28,6 @@ single-process row are checked untimed with our solver (unique, every clue neede
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -38,9 +37,9 @@ import sys
 import time
 
 import numpy as np
+from _report import machine_info, write_json
 
 from puzzles import sudoku
-from puzzles.atomic import atomic_open
 
 TARGET_RATIO = 10.0
 FULL = 0x1FF
@@ -304,19 +303,10 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": args.seconds,
             "seed": args.seed,
             "target_ratio": TARGET_RATIO,
-            "machine": {
-                "cpu_count": os.cpu_count(),
-                "processor": platform.processor() or platform.machine(),
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "load_average": os.getloadavg(),
-            },
+            "machine": machine_info(),
             "rows": rows,
         }
-        with atomic_open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        print(f"\nwrote {args.json}", file=sys.stderr)
+        write_json(args.json, report)
     return 0
 
 

@@ -12,13 +12,13 @@ excluded from the timing. Prints a markdown table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
+from _report import write_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['device']} |"
         )
     meta = {"torch": torch.__version__, "cuda": torch.cuda.is_available(), "argv": sys.argv[1:]}
-    Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    write_json(args.json, {"meta": meta, "rows": rows})
     return 0
 
 

@@ -14,10 +14,10 @@ Run: ``python benchmarks/oracle_curve.py [--per-clue 200] [--clues 2-8] [--json 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 import torch
+from _report import write_json
 
 from sampling.oracle import ExactSudokuDenoiser
 from sampling.samplers import EBSampler, parse_sampler_specs
@@ -112,9 +112,7 @@ def main() -> None:
         "eb_curve": curve,
         "other_samplers": others,
     }
-    with open(args.json, "w") as f:
-        json.dump(out, f, indent=2)
-    print(f"wrote {args.json}")
+    write_json(args.json, out)
 
 
 if __name__ == "__main__":

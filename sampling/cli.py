@@ -11,14 +11,14 @@ import numpy as np
 from puzzles.atomic import atomic_write_text
 from puzzles.errors import UnmaskError
 from puzzles.tokens import TASKS, TaskSpec
-from sampling.samplers import PROXIES, SAMPLERS, make_sampler, parse_sampler_specs
+from sampling.samplers import PROXIES, SAMPLERS, Sampler, make_sampler, parse_sampler_specs
 
 DEFAULT_BENCH_SAMPLERS = (
     "topk:k=1,eb:gamma=0.01,eb:gamma=0.1,eb:gamma=1,threshold:tau=0.9,random:k=1,dus,dus:two_d=true"
 )
 
-# Sampler knob flags: flag dest -> samplers that take it.
-_KNOBS = {
+# Sampler knob flags: flag dest -> samplers that take it; and the defaults shown in labels.
+SAMPLER_KNOBS = {
     "gamma": ("eb",),
     "proxy": ("eb", "topk"),
     "k": ("topk", "random"),
@@ -26,6 +26,96 @@ _KNOBS = {
     "block": ("dus",),
     "two_d": ("dus",),
 }
+_KNOB_DEFAULTS = {"gamma": 0.01, "proxy": "entropy", "k": 1, "tau": 0.9}
+
+
+def add_sampler_args(p: argparse.ArgumentParser) -> None:
+    """The one-sampler flags shared by ``solve``, ``animate`` and ``plot order``.
+
+    ``--sampler`` and the knobs default to None so a caller can tell "given" from "default"
+    (``animate --compare`` refuses them); ``sampler_from_args`` fills in the defaults.
+    """
+    g = p.add_argument_group("sampler")
+    g.add_argument(
+        "--sampler",
+        choices=tuple(SAMPLERS),
+        help="which cells to reveal per forward pass: eb (entropy-bounded, default), topk, random, "
+        "threshold (confidence >= tau), dus (fixed dilated plan)",
+    )
+    g.add_argument(
+        "--gamma",
+        type=float,
+        help="eb: entropy budget in nats per pass; larger reveals more cells per pass "
+        "(default 0.01)",
+    )
+    g.add_argument(
+        "--proxy", choices=PROXIES, help="eb/topk: error proxy that orders cells (default entropy)"
+    )
+    g.add_argument("--k", type=int, help="topk/random: cells revealed per pass (default 1)")
+    g.add_argument(
+        "--tau", type=float, help="threshold: confidence threshold in (0, 1] (default 0.9)"
+    )
+    g.add_argument("--block", type=int, help="dus: cells per block (default: all masked cells)")
+    g.add_argument(
+        "--two-d",
+        dest="two_d",
+        action="store_true",
+        default=None,
+        help="dus: dilate over rows and columns of the grid instead of the row-major order",
+    )
+    g.add_argument(
+        "--temperature",
+        type=float,
+        default=0.0,
+        help="0 places the most likely value (default); T > 0 draws from softmax(logits/T)",
+    )
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for draws and random orders; the same puzzle and seed give the same answer "
+        "in solve, animate and plot (default 0)",
+    )
+
+
+def sampler_flags_given(args) -> list[str]:
+    """The sampler flags (as typed, e.g. ``--gamma``) given on the command line."""
+    dests = [d for d in ("sampler", *SAMPLER_KNOBS) if getattr(args, d, None) is not None]
+    return ["--" + d.replace("_", "-") for d in dests]
+
+
+def sampler_from_args(args, spec: TaskSpec | None = None) -> tuple[str, Sampler]:
+    """(label, Sampler) from the ``add_sampler_args`` flags; a knob of another sampler is an error.
+
+    The label reads like a ``--samplers`` spec with the defaults filled in (``eb:gamma=0.01,
+    proxy=entropy``); ``spec`` gives the 2-D DUS plan its grid.
+    """
+    name = args.sampler or "eb"
+    kwargs = {}
+    for knob, owners in SAMPLER_KNOBS.items():
+        value = getattr(args, knob, None)
+        if name in owners:
+            if value is not None:
+                kwargs[knob] = value
+            elif knob in _KNOB_DEFAULTS:
+                kwargs[knob] = _KNOB_DEFAULTS[knob]
+        elif value is not None:
+            flag = "--" + knob.replace("_", "-")
+            raise UnmaskError(f"{flag} applies to --sampler {' or '.join(owners)}, not {name}")
+    shown = dict(kwargs)
+    if name == "dus" and kwargs.get("two_d") and spec is not None:
+        kwargs.update(height=spec.height, width=spec.width)  # the 2-D plan needs the grid
+    sampler = make_sampler(name, **kwargs)
+    label = name + (":" + ",".join(f"{k}={_fmt(v)}" for k, v in shown.items()) if shown else "")
+    return label, sampler
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def register(sub) -> None:
@@ -41,38 +131,7 @@ def register(sub) -> None:
     )
     p.add_argument("task", choices=TASKS, help="puzzle kind")
     _add_io(p)
-    p.add_argument(
-        "--sampler",
-        choices=tuple(SAMPLERS),
-        default="eb",
-        help="which cells to reveal per forward pass: eb (entropy-bounded, default), topk, random, "
-        "threshold (confidence >= tau), dus (fixed dilated plan)",
-    )
-    p.add_argument("--gamma", type=float, help="eb: entropy budget in nats per pass (default 0.01)")
-    p.add_argument(
-        "--proxy", choices=PROXIES, help="eb/topk: error proxy that orders cells (default entropy)"
-    )
-    p.add_argument("--k", type=int, help="topk/random: cells revealed per pass (default 1)")
-    p.add_argument(
-        "--tau", type=float, help="threshold: confidence threshold in (0, 1] (default 0.9)"
-    )
-    p.add_argument("--block", type=int, help="dus: cells per block (default: all masked cells)")
-    p.add_argument(
-        "--two-d",
-        dest="two_d",
-        action="store_true",
-        default=None,
-        help="dus: dilate over rows and columns of the grid instead of the row-major order",
-    )
-    p.add_argument(
-        "--temperature",
-        type=float,
-        default=0.0,
-        help="0 places the most likely value (default); T > 0 draws from softmax(logits/T)",
-    )
-    p.add_argument(
-        "--seed", type=int, default=0, help="seed for draws and random orders (default 0)"
-    )
+    add_sampler_args(p)
     p.add_argument(
         "--retries",
         type=int,
@@ -157,26 +216,11 @@ def _load(args):
     return ds, loaded, spec, device
 
 
-def _solver_from_flags(args):
-    kwargs = {}
-    for knob, owners in _KNOBS.items():
-        value = getattr(args, knob)
-        if value is None:
-            continue
-        if args.sampler not in owners:
-            flag = "--" + knob.replace("_", "-")
-            raise UnmaskError(
-                f"{flag} applies to --sampler {' or '.join(owners)}, not {args.sampler}"
-            )
-        kwargs[knob] = value
-    return make_sampler(args.sampler, **kwargs)
-
-
 def _solve(args) -> int:
     from puzzles.formats import write_maze, write_sudoku
     from sampling.solve import solve_puzzles
 
-    sampler = _solver_from_flags(args)
+    _, sampler = sampler_from_args(args)  # knob errors before the model loads
     if args.retries < 0:
         raise UnmaskError(f"--retries must be >= 0, got {args.retries}")
     ds, loaded, spec, device = _load(args)

@@ -11,21 +11,7 @@ import argparse
 from pathlib import Path
 
 from puzzles.errors import UnmaskError
-
-SAMPLER_NAMES = ("eb", "topk", "random", "threshold", "dus")
-PROXIES = ("entropy", "confidence", "margin")
-
-# Which flag applies to which sampler (flag dest -> sampler names).
-_FLAG_SAMPLERS = {
-    "gamma": ("eb",),
-    "proxy": ("eb", "topk"),
-    "k": ("topk", "random"),
-    "tau": ("threshold",),
-    "block": ("dus",),
-    "two_d": ("dus",),
-}
-_DEFAULTS = {"gamma": 0.01, "proxy": "entropy", "k": 1, "tau": 0.9}
-
+from sampling.cli import add_sampler_args, sampler_flags_given, sampler_from_args
 
 # --------------------------------------------------------------------------------------------
 # Parsers
@@ -58,52 +44,6 @@ def _add_puzzle_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_sampler_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("sampler (as in `unmask solve`)")
-    g.add_argument(
-        "--sampler",
-        choices=SAMPLER_NAMES,
-        help="unmasking rule: eb (entropy-bounded), topk, random, threshold, dus (default: eb)",
-    )
-    g.add_argument(
-        "--gamma",
-        type=float,
-        help="eb: entropy budget per step in nats; larger reveals more cells per pass (default: 0.01)",
-    )
-    g.add_argument(
-        "--proxy",
-        choices=PROXIES,
-        help="eb/topk: error proxy that orders the masked cells (default: entropy)",
-    )
-    g.add_argument("--k", type=int, help="topk/random: cells revealed per pass (default: 1)")
-    g.add_argument(
-        "--tau",
-        type=float,
-        help="threshold: reveal every cell whose confidence is at least tau (default: 0.9)",
-    )
-    g.add_argument("--block", type=int, help="dus: cells per block (default: all masked cells)")
-    g.add_argument(
-        "--two-d",
-        dest="two_d",
-        action="store_true",
-        default=None,
-        help="dus: dilate over rows and columns of the grid instead of the row-major order",
-    )
-    g.add_argument(
-        "--temperature",
-        type=float,
-        default=0.0,
-        help="0 places the most likely value; T > 0 draws values at temperature T (default: 0)",
-    )
-    g.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed for draws (temperature > 0, random order); same puzzle and seed as "
-        "`unmask solve` give the same answer (default: 0)",
-    )
-
-
 def register(sub) -> None:
     """Add ``animate`` and ``plot`` to the ``unmask`` subparsers."""
     anim = sub.add_parser(
@@ -118,7 +58,7 @@ def register(sub) -> None:
     )
     anim.add_argument("task", choices=("sudoku", "maze"), help="puzzle kind")
     _add_puzzle_args(anim)
-    _add_sampler_args(anim)
+    add_sampler_args(anim)
     anim.add_argument(
         "--compare",
         nargs="+",
@@ -171,7 +111,7 @@ def register(sub) -> None:
         help="puzzle kind (default: inferred from the file)",
     )
     _add_puzzle_args(order)
-    _add_sampler_args(order)
+    add_sampler_args(order)
     order.add_argument("--out", required=True, metavar="FILE", help="FILE.png, .svg or .pdf")
     order.set_defaults(func=cmd_plot_order)
 
@@ -207,40 +147,6 @@ def register(sub) -> None:
 # --------------------------------------------------------------------------------------------
 # Shared: puzzle, model, sampler, trace
 # --------------------------------------------------------------------------------------------
-
-
-def sampler_from_args(args, spec):
-    """(label, Sampler) from the --sampler flags; a knob for another sampler is an error."""
-    from sampling.samplers import make_sampler
-
-    name = args.sampler or "eb"
-    kwargs = {}
-    for flag, owners in _FLAG_SAMPLERS.items():
-        value = getattr(args, flag, None)
-        if name in owners:
-            if value is not None:
-                kwargs[flag] = value
-            elif flag in _DEFAULTS:
-                kwargs[flag] = _DEFAULTS[flag]
-        elif value is not None:
-            pretty = "--" + flag.replace("_", "-")
-            raise UnmaskError(
-                f"{pretty} applies to --sampler {' or '.join(owners)}, not --sampler {name}"
-            )
-    if name == "dus" and kwargs.get("two_d"):
-        kwargs.update(height=spec.height, width=spec.width)  # the 2-D plan needs the grid
-    sampler = make_sampler(name, **kwargs)
-    shown = {k: v for k, v in kwargs.items() if k not in ("height", "width")}
-    label = name + (":" + ",".join(f"{k}={_fmt(v)}" for k, v in shown.items()) if shown else "")
-    return label, sampler
-
-
-def _fmt(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def samplers_from_compare(specs: list[str], spec) -> list:
@@ -348,9 +254,9 @@ def cmd_animate(args) -> int:
         raise UnmaskError(f"--out {out}: animations are written as .gif or .mp4")
     spec, board, ds = load_puzzle(args.input, args.task, args.index)
     if args.compare:
-        given = [f for f in ("sampler", *_FLAG_SAMPLERS) if getattr(args, f, None) is not None]
+        given = sampler_flags_given(args)
         if given:
-            flag = "--" + given[0].replace("_", "-")
+            flag = given[0]
             raise UnmaskError(
                 f"{flag} does not combine with --compare; put knobs in each spec, "
                 'e.g. --compare "topk:k=1" "eb:gamma=0.1"'

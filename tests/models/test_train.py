@@ -1,4 +1,4 @@
-"""``unmask train``: option errors, the 4x4 CPU target, resume after a kill, maze and DDP smoke.
+"""``unmask train``: option errors, the 4x4 Sudoku and 3x3 maze CPU targets, resume after a kill, DDP.
 
 The training runs are marked slow (they still run in CI). Runs that must behave like the real
 command go through a subprocess of the ``unmask`` console script.
@@ -134,17 +134,26 @@ def test_resume_after_kill_gives_identical_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_maze_tiny_smoke(tmp_path):
-    from models.train import default_config, run
+def test_maze_tiny_3x3_run_solves_93_percent_of_fresh_mazes(tmp_path):
+    """The maze CPU figure: tiny preset, 3x3-cell DFS mazes (7x7 tokens), 1000 steps (about 1.5
+    minutes on 2 cores). Measured here: 98.3% of these 300 fresh mazes by greedy top-1 (97.0% on
+    another 300); the bound leaves room for a run on other hardware. (4x4-cell mazes reach 99-100% after 3000
+    steps, but that takes 12 minutes: too long for the suite.)"""
+    from puzzles import maze
 
-    cfg = default_config("maze", 3, "tiny", 0, steps=20, batch_size=16, train_size=100,
-                         val_size=16, val_every=10)  # fmt: skip
-    summary = run(cfg, tmp_path / "m", progress=False)
-    assert summary["steps"] == 20 and summary["val_solve_rate"] is not None
-    loaded = load_model(tmp_path / "m" / "model.pt", task="maze", size=3)
+    out = tmp_path / "m"
+    proc = _unmask("train", "maze", "--cells", "3", "--preset", "tiny", "--steps", "1000",
+                   "--seed", "0", "--out", str(out), "--no-progress")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = load_model(out / "model.pt", task="maze", size=3)
     assert loaded.spec.height == 7 and loaded.model.cfg.num_values == 2
     with pytest.raises(Exception, match="model is for maze 3x3, not sudoku"):
-        load_model(tmp_path / "m" / "model.pt", task="sudoku", size=4)
+        load_model(out / "model.pt", task="sudoku", size=4)
+    puzzles, _, _ = maze.generate_many(300, seed=987_655, h=3, w=3, progress=False)
+    tokens = torch.from_numpy(loaded.spec.encode_puzzle(puzzles))
+    rate, reasons = solve_rate(loaded.model, loaded.spec, tokens)
+    print(f"3x3 maze greedy top-1 solve rate on 300 fresh mazes: {rate:.3f}")
+    assert rate >= 0.93, [r for r in reasons if r][:5]
 
 
 @pytest.mark.slow
