@@ -25,7 +25,7 @@ from puzzles.formats import (
 )
 from puzzles.tokens import GOAL, OPEN, PATH, START, WALL
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def pattern_grid(n: int) -> np.ndarray:
@@ -133,13 +133,14 @@ def test_repeated_clues_allowed_when_reading_answers():
         parse_sudoku_text(text)
 
 
-def test_public_17_clue_file_reads_whole():
-    path = SHARED_DATA / "sudoku_17clue.txt"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
-    boards = read_sudoku(path)
-    assert boards.shape == (49158, 9, 9)
-    assert ((boards > 0).sum(axis=(1, 2)) == 17).all()
+def test_public_17_clue_samples_read_whole():
+    """The two samples of Royle's 17-clue collection shipped in the repository, with their
+    '#' provenance headers: every puzzle reads, with exactly 17 clues."""
+    sample = read_sudoku(REPO / "puzzles" / "data" / "sudoku17_sample.txt")
+    bench = read_sudoku(REPO / "benchmarks" / "data" / "sudoku17_2000.txt")
+    assert sample.shape == (300, 9, 9) and bench.shape == (2000, 9, 9)
+    for boards in (sample, bench):
+        assert ((boards > 0).sum(axis=(1, 2)) == 17).all()
 
 
 # --- Sudoku CSV -----------------------------------------------------------------------------
