@@ -101,6 +101,26 @@ def _outline_segments(cells: np.ndarray, width: int, inset: float) -> list[np.nd
     return segs
 
 
+def draw_endpoints(ax: Axes, cells: np.ndarray, w: int, pts: float) -> dict[int, Text]:
+    """Write S and G in white on a maze's start and goal; ``cells`` is the flat (H*W,) board,
+    ``pts`` a cell's size in points. Returns {flat index: Text}."""
+    texts = {}
+    for idx in np.flatnonzero((cells == START) | (cells == GOAL)):
+        r, c = divmod(int(idx), w)
+        texts[int(idx)] = ax.text(
+            c + 0.5,
+            r + 0.53,
+            "S" if cells[idx] == START else "G",
+            ha="center",
+            va="center",
+            fontsize=pts * 0.7,
+            fontweight="bold",
+            color="white",
+            zorder=5,
+        )
+    return texts
+
+
 class BoardArtist:
     """The artists of one board; ``update(state)`` points them at a ``FrameState``.
 
@@ -145,19 +165,7 @@ class BoardArtist:
                 r, c = divmod(int(idx), w)
                 dot = Circle((c + 0.5, r + 0.5), 0.19, linewidth=0, zorder=3, visible=False)
                 self.dots[int(idx)] = ax.add_patch(dot)
-            for idx in np.flatnonzero((puzzle == START) | (puzzle == GOAL)):
-                r, c = divmod(int(idx), w)
-                self.texts[int(idx)] = ax.text(
-                    c + 0.5,
-                    r + 0.53,
-                    "S" if puzzle[idx] == START else "G",
-                    ha="center",
-                    va="center",
-                    fontsize=pts * 0.7,
-                    fontweight="bold",
-                    color="white",
-                    zorder=5,
-                )
+            self.texts.update(draw_endpoints(ax, puzzle, w, pts))
         # Highlight: a black outer and a white inner outline read on every fill colour.
         lw = float(np.clip(pts / 8, 2.5, 6.0))
         style = dict(capstyle="projecting", joinstyle="miter")  # closed corners

@@ -135,19 +135,7 @@ def order_figure(
         B.draw_sudoku_lines(ax, spec, pts)
         legend = [Patch(facecolor=B.GIVEN_FILL, edgecolor="black", label="given")]
     else:
-        for idx in np.flatnonzero((tokens == START) | (tokens == GOAL)):
-            r, c = divmod(int(idx), w)
-            ax.text(
-                c + 0.5,
-                r + 0.53,
-                "S" if tokens[idx] == START else "G",
-                ha="center",
-                va="center",
-                fontsize=pts * 0.7,
-                fontweight="bold",
-                color="white",
-                zorder=5,
-            )
+        B.draw_endpoints(ax, tokens, w, pts)
         legend = [
             Patch(facecolor=B.WALL_FILL, edgecolor="black", label="wall (given)"),
             Patch(facecolor=B.START_GOAL_FILL, edgecolor="black", label="start S / goal G"),
