@@ -220,12 +220,11 @@ def _solve(args) -> int:
     from puzzles.formats import write_maze, write_sudoku
     from sampling.solve import solve_puzzles
 
-    _, sampler = sampler_from_args(args)  # knob errors before the model loads
+    sampler_from_args(args)  # knob errors before the model loads
     if args.retries < 0:
         raise UnmaskError(f"--retries must be >= 0, got {args.retries}")
     ds, loaded, spec, device = _load(args)
-    if getattr(sampler, "two_d", False) and sampler.height is None:
-        sampler.height, sampler.width = spec.height, spec.width
+    _, sampler = sampler_from_args(args, spec)  # with the grid, for the 2-D DUS plan
     report = solve_puzzles(
         loaded.model,
         spec,
