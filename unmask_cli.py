@@ -15,8 +15,16 @@ import sys
 _SUBCOMMAND_MODULES = ("puzzles.cli", "models.cli", "sampling.cli", "viz.cli")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with the project's promise for bad input: one line on stderr naming the flag
+    (with a pointer to --help), exit code 2, instead of the whole usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="unmask",
         description=(
             "Solve Sudoku and mazes with masked diffusion models. Generate datasets, train a "
@@ -34,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     from puzzles.errors import UnmaskError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a one-line usage error (exit code 2)
+        return int(stop.code or 0)
     try:
         rc = args.func(args)
     except UnmaskError as err:

@@ -1,4 +1,5 @@
-"""What every benchmark script shares: a description of the machine and an atomic JSON write.
+"""What every benchmark script shares: a description of the machine, CPU time, an atomic JSON
+write.
 
 The scripts run as ``python benchmarks/NAME.py``, so this module is importable as ``_report``.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import sys
+import time
 
 import numpy as np
 
@@ -33,3 +36,10 @@ def write_json(path: str, report) -> None:
         json.dump(report, f, indent=2)
         f.write("\n")
     print(f"\nwrote {path}", file=sys.stderr)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its reaped children (pool workers)."""
+    own = time.process_time()
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own + kids.ru_utime + kids.ru_stime

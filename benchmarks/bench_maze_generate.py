@@ -21,35 +21,28 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
 
 import networkx as nx
 import numpy as np
-from _report import machine_info, write_json
+from _report import cpu_seconds, machine_info, write_json
 
 from puzzles import maze
+from puzzles.task import usable_cpus
 from puzzles.tokens import GOAL, OPEN, PATH, START
 
 TARGET_PER_CORE = 5000
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its reaped children (pool workers)."""
-    own = time.process_time()
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own + kids.ru_utime + kids.ru_stime
-
-
 def _measure(fn, count: int, repeats: int) -> dict:
     walls, cpus = [], []
     for _ in range(repeats):
-        t0, c0 = time.perf_counter(), _cpu_seconds()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         fn()
         walls.append(count / (time.perf_counter() - t0))
-        cpus.append(count / max(_cpu_seconds() - c0, 1e-9))
+        cpus.append(count / max(cpu_seconds() - c0, 1e-9))
     return {
         "wall_per_s": statistics.median(walls),
         "cpu_per_s": statistics.median(cpus),
@@ -97,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cells, count, repeats = args.cells, args.count, args.repeats
-    workers = args.workers or maze._default_workers()
+    workers = args.workers or usable_cpus()
     rows = []
 
     def many(n, w, **kw):
@@ -170,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": repeats,
             "seed": args.seed,
             "target_per_core": TARGET_PER_CORE,
-            "machine": machine_info(usable_cpus=maze._default_workers()),
+            "machine": machine_info(usable_cpus=usable_cpus()),
             "rows": rows,
         }
         write_json(args.json, report)

@@ -30,8 +30,9 @@ from _report import write_json
 from models.config import ModelConfig
 from models.denoiser import Denoiser
 from puzzles.tokens import spec_for
-from sampling.samplers import CellStats, EBSampler
+from sampling.samplers import EBSampler
 from sampling.solve import forward_fn
+from sampling.stats import CellStats
 
 
 def _timeit(fn, device: torch.device, repeats: int, warmup: int = 3) -> float:
@@ -66,7 +67,7 @@ def measure(device: torch.device, batch: int, preset: str, repeats: int, k: int)
         forward_ms = _timeit(lambda: fn(tokens), device, repeats)
         logits = fn(tokens).float()  # (B, L, V)
         eb = EBSampler(0.1)
-        select_ms = _timeit(lambda: eb._select(CellStats(logits), masked, 1, None), device, repeats)
+        select_ms = _timeit(lambda: eb.select(CellStats(logits), masked, 1, None), device, repeats)
 
     # Rows with exactly k masked cells; random logits have no zero entropy, so gamma = 0
     # reveals one cell per row per pass and all rows stay active for k passes.

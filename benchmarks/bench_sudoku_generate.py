@@ -31,13 +31,12 @@ import argparse
 import os
 import platform
 import random
-import resource
 import statistics
 import sys
 import time
 
 import numpy as np
-from _report import machine_info, write_json
+from _report import cpu_seconds, machine_info, write_json
 
 from puzzles import sudoku
 
@@ -152,13 +151,6 @@ def baseline_generate(rnd: random.Random, mrv: bool = True) -> np.ndarray:
 # --- timing ----------------------------------------------------------------------------------
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its reaped children (pool workers)."""
-    own = time.process_time()
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own + kids.ru_utime + kids.ru_stime
-
-
 def _run_for(make_one, seconds: float) -> dict:
     """Call ``make_one()`` until ``seconds`` of CPU time are spent (at least once)."""
     per_puzzle, clues, puzzles = [], [], []
@@ -244,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
 
     count = max(workers * 20, int(ours["cpu_per_s"] * args.seconds * workers))
     print(f"timing generate_many({count}) on {workers} workers ...", file=sys.stderr)
-    w0, c0 = time.perf_counter(), _cpu_seconds()
+    w0, c0 = time.perf_counter(), cpu_seconds()
     many, _, _ = sudoku.generate_many(count, args.seed, 3, workers=workers, progress=False)
-    wall, cpu = time.perf_counter() - w0, _cpu_seconds() - c0
+    wall, cpu = time.perf_counter() - w0, cpu_seconds() - c0
     rows.append(
         {
             "row": f"generate_many on {workers} workers",

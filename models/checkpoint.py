@@ -3,13 +3,14 @@
 Layout (a plain dict; every value a tensor, str, number, bool, None, list or dict)::
 
     format          "unmask-model"
-    format_version  1
-    task, size      "sudoku", 9  |  "maze", 10 (cells per side)
-    spec            TaskSpec fields (height, width, num_values, mask_id, vocab_size)
-    vocabulary      what each token id means
-    config          ModelConfig fields
+    format_version  2
+    config          ModelConfig fields, the task's spec (TaskSpec fields) inside as "spec"
+    vocabulary      what each token id means (for readers; the spec is what counts)
     state_dict      Denoiser weights in bfloat16 (rebuilt in float32 on load)
-    summary         training facts: data, steps, seconds, val_solve_rate, ...
+    summary         training facts: data, steps, seconds, val_solve_rate, lineage, ...
+
+Version 1 (the shipped models of the first release) stored the task, size and spec beside a
+flat config; ``load_model`` reads both versions.
 
 ``load_model`` reads it with ``torch.load(weights_only=True)``, so a file cannot run code. It
 also accepts a Lightning checkpoint written by ``unmask train`` (``last.ckpt``, ``best.ckpt``).
@@ -17,8 +18,8 @@ also accepts a Lightning checkpoint written by ``unmask train`` (``last.ckpt``, 
 
 from __future__ import annotations
 
-import dataclasses
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +29,10 @@ from models.config import ModelConfig
 from models.denoiser import Denoiser
 from puzzles.atomic import atomic_open
 from puzzles.errors import UnmaskError
-from puzzles.tokens import GOAL, MAZE_MASK, OPEN, PATH, START, WALL, TaskSpec, spec_for
+from puzzles.task import TaskSpec, get_task
 
 FORMAT = "unmask-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 _SAVE_DTYPE = torch.bfloat16
 
@@ -54,29 +55,13 @@ def shipped_path(task: str, size: int) -> Path:
 
 def describe(task: str, size: int) -> str:
     """'sudoku 9x9' or 'maze 10x10' (cells)."""
-    return f"{task} {size}x{size}"
-
-
-def vocabulary(spec: TaskSpec) -> dict:
-    """What each token id means, for the model file."""
-    if spec.task == "sudoku":
-        return {
-            "values": [str(d) for d in range(1, spec.num_values + 1)],
-            "rule": "token = digit - 1",
-            "mask_id": spec.mask_id,
-        }
-    return {
-        "values": {"open": OPEN, "path": PATH},
-        "context": {"wall": WALL, "start": START, "goal": GOAL},
-        "mask_id": MAZE_MASK,
-    }
+    return get_task(task).describe(size)
 
 
 def save_model(
     path: str | os.PathLike,
     model: Denoiser | dict,
-    spec: TaskSpec,
-    summary: dict,
+    summary: dict | None = None,
     config: ModelConfig | None = None,
 ) -> None:
     """Write ``model.pt`` atomically. ``model`` is a ``Denoiser`` or a state dict (then pass
@@ -91,16 +76,13 @@ def save_model(
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "task": spec.task,
-        "size": spec.size,
-        "spec": dataclasses.asdict(spec),
-        "vocabulary": vocabulary(spec),
         "config": config.to_dict(),
+        "vocabulary": config.spec.family.vocabulary(config.spec),
         "state_dict": {
             k: (v.detach().to(_SAVE_DTYPE) if v.is_floating_point() else v.detach()).cpu()
             for k, v in state.items()
         },
-        "summary": dict(summary),
+        "summary": dict(summary or {}),
     }
     with atomic_open(path, "wb") as f:
         torch.save(payload, f)
@@ -108,7 +90,9 @@ def save_model(
 
 def _read(path: Path, device) -> object:
     try:
-        return torch.load(path, weights_only=True, map_location=device)
+        with warnings.catch_warnings():  # a foreign pickle: our one line, not torch's warning
+            warnings.simplefilter("ignore")
+            return torch.load(path, weights_only=True, map_location=device)
     except Exception as err:  # torch raises many types for damaged/foreign files
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if len(reason) > 160:
@@ -123,8 +107,6 @@ def _from_lightning(obj: dict, path: Path) -> dict:
     hp = obj.get("hyper_parameters") or {}
     if "model_config" not in hp or "train_config" not in hp:
         raise UnmaskError(f"{path}: a Lightning checkpoint, but not one written by unmask train")
-    tc = hp["train_config"]
-    spec = spec_for(tc["task"], tc["size"])
     state = obj.get("ema_state") or {
         k.removeprefix("denoiser."): v
         for k, v in obj["state_dict"].items()
@@ -134,9 +116,6 @@ def _from_lightning(obj: dict, path: Path) -> dict:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "task": spec.task,
-        "size": spec.size,
-        "spec": dataclasses.asdict(spec),
         "config": hp["model_config"],
         "state_dict": state,
         "summary": {"steps": obj.get("global_step"), "val_solve_rate": rates.get("last")},
@@ -185,10 +164,15 @@ def load_model(
             f"understands ({FORMAT_VERSION}); upgrade unmask"
         )
     try:
-        file_task, file_size = str(obj["task"]), int(obj["size"])
-        config = ModelConfig.from_dict(dict(obj["config"]))
-        spec = TaskSpec(**obj["spec"]) if "spec" in obj else spec_for(file_task, file_size)
+        raw = dict(obj["config"])
+        if version == 1 and "spec" in obj:  # version 1: the spec beside a flat config
+            raw = {**raw, **{k: v for k, v in obj["spec"].items() if k != "task"}}
+        config = ModelConfig.from_dict(raw)
+        spec = config.spec
+        file_task, file_size = spec.task, spec.size
         state = obj["state_dict"]
+    except UnmaskError:
+        raise
     except (KeyError, TypeError, ValueError) as err:
         raise UnmaskError(f"{p}: damaged unmask model file ({err})") from None
     if (task is not None and task != file_task) or (size is not None and int(size) != file_size):

@@ -1,65 +1,101 @@
-"""``unmask train``: train a denoiser for Sudoku or mazes (the work lives in ``models.train``)."""
+"""``unmask train TASK``: train a denoiser for any registered task (the work lives in
+``models.train``)."""
 
 from __future__ import annotations
 
 import argparse
 
+from models.config import POSITIONS, PRECISIONS, PRESETS
+from puzzles.argtypes import nonneg_float, nonneg_int, number, positive_float, positive_int
+
+fraction = number(0.0, 1.0)
+
 # Training flags that map one-to-one onto TrainConfig fields (dest == field name).
 _TRAIN_FIELDS = (
     "steps", "batch_size", "lr", "weight_decay", "warmup_steps", "ema", "elbo_weight",
     "clue_mask_prob", "augment", "train_size", "val_size", "val_every", "ckpt_every",
-    "log_every", "data", "val_data", "maze_algorithm", "precision", "compile", "num_workers",
+    "log_every", "data", "val_data", "generator", "precision", "compile", "num_workers",
 )  # fmt: skip
 
 
+def _devices(text: str):
+    """Lightning's --devices syntax: auto, a count, -1 (all), or a comma list of indices."""
+    t = text.strip()
+    if t == "auto" or t == "-1":
+        return t if t == "auto" else -1
+    if t.isdigit() and int(t) >= 1:
+        return int(t)
+    parts = [p.strip() for p in t.split(",") if p.strip()]
+    if parts and all(p.isdigit() for p in parts):
+        return t
+    raise argparse.ArgumentTypeError(
+        f"expected auto, a device count, -1 or a comma list of device indices, got {text!r}"
+    )
+
+
 def register(sub) -> None:
-    """Add the ``train`` subcommand to the dispatcher's subparsers."""
+    """Add the ``train`` subcommand, with one sub-subcommand per task."""
+    from puzzles.task import tasks
+
     p = sub.add_parser(
         "train",
         help="train a masked-diffusion denoiser (writes model.pt)",
         description=(
-            "Train a masked-diffusion denoiser for Sudoku or mazes with Lightning. Writes "
-            "OUT/model.pt (the model file `unmask solve --checkpoint` reads), OUT/last.ckpt and "
-            "OUT/best.ckpt (Lightning checkpoints), OUT/config.json (the resolved options) and "
-            "OUT/logs/ (CSV metrics). Data is generated up front unless --data is given. "
+            "Train a masked-diffusion denoiser with Lightning. Writes OUT/model.pt (the model "
+            "file `unmask solve --checkpoint` reads), OUT/last.ckpt and OUT/best.ckpt (Lightning "
+            "checkpoints), OUT/config.json (the resolved options) and OUT/logs/ (CSV metrics). "
+            "Data is generated up front unless --data is given. "
             "Example: unmask train sudoku --size 4 --preset tiny --seed 0 --out runs/s4"
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("task", choices=("sudoku", "maze"), help="which puzzle to learn")
+    per_task = p.add_subparsers(dest="task", metavar="TASK", required=True)
+    for task in tasks():
+        t = per_task.add_parser(
+            task.name,
+            help=f"learn {task.title or task.name} puzzles",
+            description=p.description,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        _add_train_args(t, task)
+        t.set_defaults(func=main)
+
+
+def _add_train_args(p: argparse.ArgumentParser, task) -> None:
     g = p.add_argument_group("task and model")
     g.add_argument(
-        "--size",
-        type=int,
+        task.size_flag,
+        *task.size_aliases,
+        dest="size",
+        type=positive_int,
         default=None,
-        help="Sudoku side n (4, 9 or 16; default 9); for mazes the same as --cells",
-    )
-    g.add_argument(
-        "--cells",
-        type=int,
-        default=None,
-        help="maze cells per side (grid is 2N+1 tokens; default 10)",
+        help=f"{task.size_help}",
     )
     g.add_argument(
         "--preset",
-        choices=("tiny", "small"),
+        choices=tuple(PRESETS),
         default=None,
         help="network size: tiny (~0.2M parameters, CPU) or small (~6.3M, GPU); default small",
     )
     g.add_argument(
         "--pos",
-        choices=("rowcol", "rope2d", "learned1d"),
+        choices=POSITIONS,
         default=None,
         help="position signal (default rowcol: summed row and column embeddings)",
     )
     g = p.add_argument_group("optimisation (defaults depend on task, size and preset)")
-    g.add_argument("--steps", type=int, help="optimizer steps in total")
-    g.add_argument("--batch-size", type=int, help="examples per step per device")
-    g.add_argument("--lr", type=float, help="peak AdamW learning rate")
-    g.add_argument("--weight-decay", type=float, help="AdamW weight decay on weight matrices")
-    g.add_argument("--warmup-steps", type=int, help="linear warm-up steps before cosine decay")
+    g.add_argument("--steps", type=positive_int, help="optimizer steps in total")
+    g.add_argument("--batch-size", type=positive_int, help="examples per step per device")
+    g.add_argument("--lr", type=positive_float, help="peak AdamW learning rate")
     g.add_argument(
-        "--ema", type=float, help="decay of a weight EMA used for validation and model.pt (0 = off)"
+        "--weight-decay", type=nonneg_float, help="AdamW weight decay on weight matrices"
+    )
+    g.add_argument(
+        "--warmup-steps", type=nonneg_int, help="linear warm-up steps before cosine decay"
+    )
+    g.add_argument(
+        "--ema",
+        type=number(0.0, 1.0, high_open=True),
+        help="decay of a weight EMA used for validation and model.pt (0 = off)",
     )
     g.add_argument(
         "--elbo-weight",
@@ -69,9 +105,9 @@ def register(sub) -> None:
     )
     g.add_argument(
         "--clue-mask-prob",
-        type=float,
-        help="Sudoku: chance that an example is masked within a real puzzle's "
-        "blanks instead of over all cells",
+        type=fraction,
+        help="chance that an example is masked within a real puzzle's blanks instead of over "
+        "all its value cells",
     )
     g.add_argument(
         "--no-augment",
@@ -88,31 +124,38 @@ def register(sub) -> None:
     )
     g.add_argument(
         "--val-data",
-        help="validation set file (default: generated with a separate seed, or held out of --data)",
+        help="validation set file (needs --data; default: held out of --data, or generated "
+        "with a separate seed)",
     )
-    g.add_argument("--train-size", type=int, help="puzzles to generate for training")
-    g.add_argument("--val-size", type=int, help="validation puzzles")
-    g.add_argument(
-        "--maze-algorithm",
-        choices=("dfs", "wilson", "kruskal", "prim", "mix"),
-        help="maze generator for generated data (default dfs)",
-    )
-    g.add_argument("--num-workers", type=int, help="DataLoader worker processes")
+    g.add_argument("--train-size", type=positive_int, help="puzzles to generate for training")
+    g.add_argument("--val-size", type=positive_int, help="validation puzzles")
+    if len(task.generators) > 1:
+        g.add_argument(
+            "--generator",
+            choices=task.generators,
+            help=f"generator for generated data (default {task.generators[0]})",
+        )
+    g.add_argument("--num-workers", type=nonneg_int, help="DataLoader worker processes")
     g = p.add_argument_group("run")
     g.add_argument(
-        "--seed", type=int, default=None, help="seeds data, masks and initial weights (default 0)"
-    )
+        "--seed", type=nonneg_int, default=None,
+        help="seeds data, masks and initial weights (default 0)",
+    )  # fmt: skip
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument(
         "--resume",
         action="store_true",
         help="continue the run in --out from its last.ckpt (same options)",
     )
-    g.add_argument("--val-every", type=int, help="steps between validation solve-rate checks")
-    g.add_argument("--ckpt-every", type=int, help="steps between writes of last.ckpt")
-    g.add_argument("--log-every", type=int, help="steps between logged metrics")
     g.add_argument(
-        "--precision", help="Lightning precision (default bf16-mixed on GPU, 32-true on CPU)"
+        "--val-every", type=positive_int, help="steps between validation solve-rate checks"
+    )
+    g.add_argument("--ckpt-every", type=positive_int, help="steps between writes of last.ckpt")
+    g.add_argument("--log-every", type=positive_int, help="steps between logged metrics")
+    g.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="Lightning precision (default bf16-mixed on GPU, 32-true on CPU)",
     )
     g.add_argument(
         "--compile",
@@ -120,25 +163,23 @@ def register(sub) -> None:
         default=None,
         help="torch.compile the denoiser's training forward (GPU)",
     )
-    g.add_argument("--accelerator", default="auto", help="Lightning accelerator (cpu, gpu, auto)")
-    g.add_argument("--devices", default="auto", help="devices per node (Lightning syntax)")
-    g.add_argument("--num-nodes", type=int, default=1, help="nodes for multi-node DDP")
+    g.add_argument(
+        "--accelerator",
+        default="auto",
+        choices=("auto", "cpu", "gpu", "cuda", "mps"),
+        help="Lightning accelerator",
+    )
+    g.add_argument("--devices", default="auto", type=_devices, help="devices per node")
+    g.add_argument("--num-nodes", type=positive_int, default=1, help="nodes for multi-node DDP")
     g.add_argument("--strategy", default="auto", help="Lightning strategy (e.g. ddp)")
     g.add_argument(
         "--max-minutes",
-        type=float,
+        type=positive_float,
         default=None,
         help="stop after this many minutes of wall time and export model.pt as it is then "
         "(the cosine schedule still spans --steps)",
     )
     g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
-    # Debug aid for the resume test: SIGKILL the process after this many steps.
-    g.add_argument("--debug-kill-at-step", type=int, default=None, help=argparse.SUPPRESS)
-    p.set_defaults(func=main)
-
-
-def _devices(value: str):
-    return int(value) if value.isdigit() else value
 
 
 def main(args: argparse.Namespace) -> int:
@@ -147,20 +188,16 @@ def main(args: argparse.Namespace) -> int:
 
     from models.train import RUNTIME_KEYS, default_config, read_run_config, run
     from puzzles.errors import UnmaskError
+    from puzzles.task import get_task
 
-    if args.task == "sudoku":
-        if args.cells is not None:
-            raise UnmaskError("--cells is for mazes; use --size for Sudoku")
-        size = args.size
-        if size is not None and size not in (4, 9, 16):
-            raise UnmaskError(f"--size must be 4, 9 or 16 for Sudoku, got {size}")
-    else:
-        if args.size is not None and args.cells is not None and args.size != args.cells:
-            raise UnmaskError("--size and --cells disagree; give one of them")
-        size = args.cells if args.cells is not None else args.size
-        if size is not None and size < 2:
-            raise UnmaskError(f"--cells must be >= 2, got {size}")
-    given = {k: getattr(args, k) for k in _TRAIN_FIELDS}
+    task = get_task(args.task)
+    size = args.size
+    if size is not None:
+        try:
+            task.spec(size)
+        except ValueError as err:
+            raise UnmaskError(f"{task.size_flag}: {err}") from None
+    given = {k: getattr(args, k, None) for k in _TRAIN_FIELDS}
     overrides = {"pos": args.pos} if args.pos else {}
     out = Path(args.out)
     if args.resume:
@@ -181,20 +218,18 @@ def main(args: argparse.Namespace) -> int:
                     f"({saved.get(k)}); resume with the same options"
                 )
     else:
-        if size is None:
-            size = 9 if args.task == "sudoku" else 10
+        size = task.default_size if size is None else size
         cfg = default_config(args.task, size, args.preset or "small", args.seed or 0, **given)
     run(
         cfg,
         out,
         resume=args.resume,
         model_overrides=overrides,
-        devices=_devices(str(args.devices)),
+        devices=args.devices,
         num_nodes=args.num_nodes,
         strategy=args.strategy,
         accelerator=args.accelerator,
         progress=args.progress,
-        kill_at_step=args.debug_kill_at_step,
         max_minutes=args.max_minutes,
     )
     return 0

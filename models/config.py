@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from puzzles.tokens import TaskSpec
+from puzzles.task import TaskSpec
+
+# The grid fields that model files of format version 1 stored flat in their config.
+_LEGACY_SPEC_KEYS = ("task", "height", "width", "num_values", "vocab_size", "mask_id")
 
 POSITIONS = ("rowcol", "rope2d", "learned1d")
+# What Lightning accepts for Trainer(precision=...).
+PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "swiglu")
 
@@ -20,15 +25,11 @@ MLPS = ("gelu", "swiglu")
 class ModelConfig:
     """Shape of the bidirectional transformer denoiser.
 
-    The grid fields (task .. mask_id) come from the task's ``TaskSpec``; the rest from a preset.
+    ``spec`` is the task's grid and vocabulary (held here once; the model file stores it inside
+    this config); the rest comes from a preset.
     """
 
-    task: str  # "sudoku" | "maze"
-    height: int  # grid rows in tokens
-    width: int  # grid columns in tokens
-    num_values: int  # logits per cell (Sudoku n, maze 2)
-    vocab_size: int  # input token ids 0 .. vocab_size-1 (values, maze context, mask)
-    mask_id: int
+    spec: TaskSpec
     d_model: int = 64
     n_layers: int = 4
     n_heads: int = 4
@@ -54,36 +55,63 @@ class ModelConfig:
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
+    # --- the grid, from the spec ----------------------------------------------------------
+    @property
+    def task(self) -> str:
+        return self.spec.task
+
+    @property
+    def height(self) -> int:
+        return self.spec.height
+
+    @property
+    def width(self) -> int:
+        return self.spec.width
+
+    @property
+    def num_values(self) -> int:
+        return self.spec.num_values
+
+    @property
+    def vocab_size(self) -> int:
+        return self.spec.vocab_size
+
+    @property
+    def mask_id(self) -> int:
+        return self.spec.mask_id
+
     @property
     def seq_len(self) -> int:
         return self.height * self.width
 
     def to_dict(self) -> dict:
+        """Plain data: the network's fields and ``spec`` as a dict of its own."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
-        """Rebuild from ``to_dict`` output; unknown keys are an error (a newer file)."""
-        names = {f.name for f in fields(cls)}
+        """Rebuild from ``to_dict`` output, or from a version-1 file's flat config (grid fields
+        beside the network's). Unknown keys are an error (a newer file)."""
+        d = dict(d)
+        if "spec" in d:
+            spec = TaskSpec(**d.pop("spec"))
+        else:
+            missing = [k for k in _LEGACY_SPEC_KEYS if k not in d]
+            if missing:
+                raise ValueError(f"model config has no spec (missing {missing})")
+            spec = TaskSpec(**{k: d.pop(k) for k in _LEGACY_SPEC_KEYS})
+        names = {f.name for f in fields(cls)} - {"spec"}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ValueError(f"unknown model config keys {unknown}")
-        return cls(**d)
+        return cls(spec=spec, **d)
 
     @classmethod
     def from_spec(cls, spec: TaskSpec, preset: str = "tiny", **overrides) -> ModelConfig:
         """Config for ``spec``'s grid and vocabulary with the sizes of ``PRESETS[preset]``."""
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
-        base = cls(
-            task=spec.task,
-            height=spec.height,
-            width=spec.width,
-            num_values=spec.num_values,
-            vocab_size=spec.vocab_size,
-            mask_id=spec.mask_id,
-            **PRESETS[preset],
-        )
+        base = cls(spec=spec, **PRESETS[preset])
         return replace(base, **overrides) if overrides else base
 
 
@@ -123,10 +151,23 @@ class TrainConfig:
     log_every: int
     data: str | None  # dataset file(s), comma-separated; else generated
     val_data: str | None
-    maze_algorithm: str
+    generator: str | None  # the task's generator for generated data (None: its default)
     precision: str
     compile: bool
     num_workers: int  # DataLoader worker processes
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """Rebuild from ``to_dict`` output, or from an older run's config.json (which named the
+        generator ``maze_algorithm``)."""
+        from puzzles.task import get_task
+
+        d = dict(d)
+        if "maze_algorithm" in d:
+            legacy = d.pop("maze_algorithm")
+            known = get_task(d["task"]).generators
+            d.setdefault("generator", legacy if legacy in known else None)
+        return cls(**d)

@@ -12,10 +12,12 @@ A batch is a dict of tensors:
     t       (B,)   float  the masking rate drawn for each row
 
 Masking (absorbing-state MDM): each row draws t ~ U(eps, 1) and masks each cell of its
-*unknown set* U with probability t. For mazes U is the puzzle's open cells (walls, S and G
-stay visible). For Sudoku U is every cell, except that with probability ``clue_mask_prob`` a
-row uses a real puzzle's blanks as U: its states then look like the ones a sampler visits
-while solving that puzzle (all blanks masked at t near 1, a few left at t near 0).
+*unknown set* U with probability t. U is every cell whose solution token is a value (maze walls,
+S and G are context and stay visible; every Sudoku cell is a value), except that with
+probability ``clue_mask_prob`` a row uses a real puzzle's blanks as U: its states then look like
+the ones a sampler visits while solving that puzzle (all blanks masked at t near 1, a few left
+at t near 0). Symmetries come from the task (``Task.symmetry_pool``): a pool of transforms per
+batch, each row taking a random one.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from torch.utils.data import DataLoader, IterableDataset, TensorDataset, get_wor
 from models.config import TrainConfig
 from puzzles.atomic import atomic_open
 from puzzles.errors import UnmaskError
-from puzzles.tokens import TaskSpec, spec_for
+from puzzles.task import TaskSpec, generate_many
 
 T_MIN = 1e-3  # lower end of t ~ U(T_MIN, 1): keeps the 1/t ELBO weight bounded
-SYMMETRY_POOL = 64  # Sudoku: transforms drawn per batch, each row takes a random one of them
+SYMMETRY_POOL = 64  # transforms a task draws per batch; each row takes a random one of them
 
 # Distinct streams of np.random.SeedSequence([seed, stream]) for generated data.
 _TRAIN_STREAM, _VAL_STREAM = 0x747261696E, 0x76616C
@@ -63,35 +65,27 @@ def generate_set(
     spec: TaskSpec,
     count: int,
     seed: int,
-    maze_algorithm: str = "dfs",
+    generator: str | None = None,
     workers: int | None = None,
     progress: bool = True,
 ) -> PuzzleSet:
-    """Generate ``count`` puzzles with solutions for ``spec`` (reproducible from ``seed``)."""
-    if spec.task == "sudoku":
-        from puzzles.sudoku import generate_many
-
-        box = int(round(spec.size**0.5))
-        puzzles, solutions, _ = generate_many(
-            count, seed, box=box, workers=workers, progress=progress
-        )
-    else:
-        from puzzles.maze import generate_many
-
-        h, w = (spec.height - 1) // 2, (spec.width - 1) // 2
-        puzzles, solutions, _ = generate_many(
-            count, seed, h, w, algorithm=maze_algorithm, workers=workers, progress=progress
-        )
-    source = f"generated {count} {spec.task} {spec.size} (seed {seed})"
-    if spec.task == "maze":
-        source += f" {maze_algorithm}"
+    """Generate ``count`` puzzles with solutions for ``spec`` (reproducible from ``seed``);
+    ``generator`` picks one of the task's generators (None: its default)."""
+    family = spec.family
+    options = family.generator_options(generator)
+    puzzles, solutions, _ = generate_many(
+        family, spec, count, seed, workers=workers, progress=progress, **options
+    )
+    source = f"generated {count} {spec.describe()} (seed {seed})"
+    if generator is not None:
+        source += f" {generator}"
     return PuzzleSet(np.asarray(puzzles), np.asarray(solutions), source)
 
 
 def load_set(spec: TaskSpec, paths: str, progress: bool = True) -> PuzzleSet:
     """Read dataset file(s) (comma-separated; ``puzzles.datasets.load_dataset``), check they fit
-    ``spec`` and concatenate them. Sudoku puzzles without solutions are solved exactly; mazes
-    must come with solutions."""
+    ``spec`` and concatenate them. Puzzles without solutions are solved by the task's exact
+    solver when it has one."""
     from puzzles.datasets import load_dataset
 
     puzzle_parts, solution_parts = [], []
@@ -108,9 +102,7 @@ def load_set(spec: TaskSpec, paths: str, progress: bool = True) -> PuzzleSet:
             )
         solutions = ds.solutions
         if solutions is None:
-            if spec.task != "sudoku":
-                raise UnmaskError(f"{path}: maze dataset has no solutions (save them with it)")
-            solutions = _solve_all(puzzles, path, progress)
+            solutions = _solve_all(spec, puzzles, path, progress)
         puzzle_parts.append(puzzles)
         solution_parts.append(np.asarray(solutions))
     if not names:
@@ -119,19 +111,23 @@ def load_set(spec: TaskSpec, paths: str, progress: bool = True) -> PuzzleSet:
     return PuzzleSet(np.concatenate(puzzle_parts), np.concatenate(solution_parts), source)
 
 
-def _solve_all(puzzles: np.ndarray, path: str, progress: bool) -> np.ndarray:
+def _solve_all(spec: TaskSpec, puzzles: np.ndarray, path: str, progress: bool) -> np.ndarray:
     from tqdm import tqdm
 
-    from puzzles.sudoku import solve
-
+    family = spec.family
     out = np.zeros_like(puzzles)
     for k, board in enumerate(
         tqdm(puzzles, desc="solving", unit="puzzle", disable=not progress, leave=False)
     ):
-        res = solve(board, limit=1)
-        if res.count == 0:
+        try:
+            solution = family.solve(board)
+        except NotImplementedError:
+            raise UnmaskError(
+                f"{path}: {spec.task} dataset has no solutions (save them with it)"
+            ) from None
+        if solution is None:
             raise UnmaskError(f"{path}: puzzle {k + 1} has no solution")
-        out[k] = res.solution
+        out[k] = solution
     return out
 
 
@@ -143,9 +139,10 @@ def drop_overlap(train: PuzzleSet, val: PuzzleSet) -> tuple[PuzzleSet, int]:
     return PuzzleSet(val.puzzles[keep], val.solutions[keep], val.source), dropped
 
 
-def build_sets(cfg: TrainConfig, progress: bool = True) -> tuple[PuzzleSet, PuzzleSet, dict]:
+def build_sets(
+    cfg: TrainConfig, spec: TaskSpec, progress: bool = True
+) -> tuple[PuzzleSet, PuzzleSet, dict]:
     """Training and validation sets for a run, as ``cfg`` says; returns (train, val, info)."""
-    spec = spec_for(cfg.task, cfg.size)
     info: dict = {}
     if cfg.data:
         train = load_set(spec, cfg.data, progress)
@@ -163,11 +160,11 @@ def build_sets(cfg: TrainConfig, progress: bool = True) -> tuple[PuzzleSet, Puzz
             train = PuzzleSet(train.puzzles[t], train.solutions[t], train.source)
     else:
         train = generate_set(
-            spec, cfg.train_size, stream_seed(cfg.seed, _TRAIN_STREAM), cfg.maze_algorithm,
+            spec, cfg.train_size, stream_seed(cfg.seed, _TRAIN_STREAM), cfg.generator,
             progress=progress,
         )  # fmt: skip
         val = generate_set(
-            spec, cfg.val_size, stream_seed(cfg.seed, _VAL_STREAM), cfg.maze_algorithm,
+            spec, cfg.val_size, stream_seed(cfg.seed, _VAL_STREAM), cfg.generator,
             progress=progress,
         )  # fmt: skip
     val, dropped = drop_overlap(train, val)
@@ -206,15 +203,8 @@ class MaskedBatchStream(IterableDataset):
         self.seed = seed
         self.rank = rank
         self.start_step = start_step
-        self.clue_mask_prob = clue_mask_prob if spec.task == "sudoku" else 0.0
+        self.clue_mask_prob = clue_mask_prob
         self.augment = augment
-        self.dihedral = None
-        if spec.task == "maze" and augment and spec.height == spec.width:
-            from puzzles.maze import dihedral_permutation
-
-            self.dihedral = np.stack(
-                [np.asarray(dihedral_permutation(spec.height, spec.width, k)) for k in range(8)]
-            ).astype(np.int64)  # (8, L)
 
     def __iter__(self):
         info = get_worker_info()
@@ -232,20 +222,18 @@ class MaskedBatchStream(IterableDataset):
         idx = rng.integers(0, self.target.shape[0], size=B)
         target = self.target[idx]  # (B, L)
         puzzle = self.puzzle_tokens[idx]  # (B, L)
-        if spec.task == "sudoku":
-            if self.augment:
-                target, puzzle = self._sudoku_symmetry(rng, target, puzzle)
-            unknown = np.ones_like(target, dtype=bool)  # (B, L) random masks over all cells
-            if self.clue_mask_prob > 0:
-                blanks = puzzle == spec.mask_id  # (B, L)
-                use_clues = (rng.random(B) < self.clue_mask_prob) & blanks.any(axis=1)  # (B,)
-                unknown = np.where(use_clues[:, None], blanks, unknown)
-        else:
-            if self.dihedral is not None:
-                perm = self.dihedral[rng.integers(0, 8, size=B)]  # (B, L)
-                target = np.take_along_axis(target, perm, axis=1)
-                puzzle = np.take_along_axis(puzzle, perm, axis=1)
-            unknown = puzzle == spec.mask_id  # (B, L) the maze's open cells
+        if self.augment:
+            cells, tokens = spec.family.symmetry_pool(rng, spec, min(B, SYMMETRY_POOL))
+            which = rng.integers(0, len(cells), size=B)  # (B,)
+            cell_perm, tok_perm = cells[which], tokens[which]  # (B, L), (B, vocab)
+            # new[b, i] = tok_perm[b, old[b, cell_perm[b, i]]]
+            target = np.take_along_axis(tok_perm, np.take_along_axis(target, cell_perm, 1), 1)
+            puzzle = np.take_along_axis(tok_perm, np.take_along_axis(puzzle, cell_perm, 1), 1)
+        unknown = target < spec.num_values  # (B, L) value cells; context stays visible
+        if self.clue_mask_prob > 0:
+            blanks = puzzle == spec.mask_id  # (B, L)
+            use_clues = (rng.random(B) < self.clue_mask_prob) & blanks.any(axis=1)  # (B,)
+            unknown = np.where(use_clues[:, None], blanks, unknown)
         t = T_MIN + (1.0 - T_MIN) * rng.random(B)  # (B,)
         masked = unknown & (rng.random(unknown.shape) < t[:, None])  # (B, L)
         # At least one masked cell per row: a random unknown cell where none was drawn.
@@ -261,23 +249,6 @@ class MaskedBatchStream(IterableDataset):
             "t": torch.from_numpy(t.astype(np.float32)),
         }
 
-    def _sudoku_symmetry(self, rng: np.random.Generator, target: np.ndarray, puzzle: np.ndarray):
-        """Per-row random validity-preserving transform (cell permutation + digit relabel),
-        drawn from a pool of ``SYMMETRY_POOL`` transforms per batch."""
-        from puzzles.sudoku import symmetry_permutation
-
-        n, B = self.spec.size, target.shape[0]
-        pool = [symmetry_permutation(rng, n) for _ in range(min(B, SYMMETRY_POOL))]
-        cells = np.stack([c for c, _ in pool])  # (P, L) old flat index of each new cell
-        # Digit relabel on tokens (token = digit - 1); the mask id maps to itself.
-        relabel = np.stack([np.concatenate([d[1:] - 1, [n]]) for _, d in pool])  # (P, n+1)
-        which = rng.integers(0, len(pool), size=B)  # (B,)
-        cell_perm, tok_perm = cells[which], relabel[which]  # (B, L), (B, n+1)
-        # new[b, i] = tok_perm[b, old[b, cell_perm[b, i]]]
-        target = np.take_along_axis(tok_perm, np.take_along_axis(target, cell_perm, 1), 1)
-        puzzle = np.take_along_axis(tok_perm, np.take_along_axis(puzzle, cell_perm, 1), 1)
-        return target, puzzle  # (B, L) each
-
 
 # --- the LightningDataModule ------------------------------------------------------------------
 
@@ -290,10 +261,12 @@ class PuzzleDataModule(L.LightningDataModule):
     resumed run skips generation.
     """
 
-    def __init__(self, cfg: TrainConfig, out_dir: str | os.PathLike, progress: bool = True):
+    def __init__(
+        self, cfg: TrainConfig, spec: TaskSpec, out_dir: str | os.PathLike, progress: bool = True
+    ):
         super().__init__()
         self.cfg = cfg
-        self.spec = spec_for(cfg.task, cfg.size)
+        self.spec = spec
         self.cache_dir = Path(out_dir) / "data"
         self.progress = progress
         self.train_set: PuzzleSet | None = None
@@ -304,7 +277,7 @@ class PuzzleDataModule(L.LightningDataModule):
         c = self.cfg
         key = dict(task=c.task, size=c.size, seed=c.seed, data=c.data, val_data=c.val_data,
                    train_size=None if c.data else c.train_size, val_size=c.val_size,
-                   maze_algorithm=c.maze_algorithm if c.task == "maze" else None)  # fmt: skip
+                   generator=c.generator)  # fmt: skip
         return json.dumps(key, sort_keys=True)
 
     def _cache_valid(self) -> bool:
@@ -320,7 +293,7 @@ class PuzzleDataModule(L.LightningDataModule):
     def prepare_data(self) -> None:
         if self._cache_valid():
             return
-        train, val, info = build_sets(self.cfg, self.progress)
+        train, val, info = build_sets(self.cfg, self.spec, self.progress)
         with atomic_open(self.cache_dir / "sets.npz", "wb") as f:
             np.savez(
                 f,

@@ -1,7 +1,9 @@
-"""The LightningModule that trains a ``Denoiser`` with the masked-diffusion loss.
+"""The LightningModule that trains a ``Denoiser`` with the masked-diffusion loss, and the EMA
+callback.
 
-The backbone stays a plain ``nn.Module`` (``models.denoiser``); this module owns the loss, the
-optimizer and schedule, the weight EMA and the validation solve rate, nothing else.
+The backbone stays a plain ``nn.Module`` (``models.denoiser``); ``MDMTrainer`` owns the loss,
+the optimizer and schedule and the validation solve rate, nothing else; ``EMA`` keeps the
+weight average.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import math
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback
 
 from models.config import ModelConfig, TrainConfig
 from models.denoiser import Denoiser
-from models.validation import check_answers, greedy_fill
-from puzzles.tokens import spec_for
+from models.validation import greedy_fill
+from puzzles.task import check_answers
 
 
 def mdm_loss(
@@ -43,31 +46,33 @@ def mdm_loss(
 
 
 class MDMTrainer(L.LightningModule):
-    """Masked-diffusion training of a ``Denoiser``: loss, AdamW + warmup/cosine, EMA, validation.
+    """Masked-diffusion training of a ``Denoiser``: loss, AdamW + warmup/cosine, validation.
 
     ``model_config`` and ``train_config`` are plain dicts (saved as hyperparameters, so a
-    Lightning checkpoint rebuilds the run).
+    Lightning checkpoint rebuilds the run). The weight EMA is a callback (``EMA``) that swaps
+    its weights in for validation.
     """
 
     def __init__(self, model_config: dict, train_config: dict):
         super().__init__()
         self.save_hyperparameters()
         self.model_cfg = ModelConfig.from_dict(model_config)
-        self.cfg = TrainConfig(**train_config)
-        self.spec = spec_for(self.cfg.task, self.cfg.size)
+        self.cfg = TrainConfig.from_dict(train_config)
+        self.spec = self.model_cfg.spec
         self.denoiser = Denoiser(self.model_cfg)
-        # EMA of the weights as plain tensors (not parameters); saved via on_save_checkpoint.
-        self.ema_state: dict[str, torch.Tensor] | None = None
-        if self.cfg.ema > 0:
-            self.ema_state = {
-                k: v.detach().clone().float() for k, v in self.denoiser.state_dict().items()
-            }
-        self._backup: dict[str, torch.Tensor] | None = None
         self._val_solved = 0
         self._val_total = 0
         self._val_failures: list[str] = []
         self.best_val_solve_rate: float | None = None
         self.last_val_solve_rate: float | None = None
+        self.last_val_step: int | None = None
+        self.print_validation = True
+
+    @property
+    def flops_per_batch(self) -> int:
+        """6 x parameters x cells per training batch (forward and backward; attention's own
+        L^2 term left out), for Lightning's ThroughputMonitor."""
+        return 6 * self.denoiser.num_parameters() * self.cfg.batch_size * self.spec.num_cells
 
     # --- forward paths ---------------------------------------------------------------------
     def compile_denoiser(self) -> None:
@@ -120,59 +125,21 @@ class MDMTrainer(L.LightningModule):
         progress = min(1.0, (step - warm) / max(1, total - warm))
         return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    def optimizer_step(self, *args, **kwargs) -> None:
-        # EMA update right after the weights change, before any callback can save a checkpoint.
-        super().optimizer_step(*args, **kwargs)
-        if self.ema_state is not None:
-            self._update_ema()
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        live = self.denoiser.state_dict()
-        keys = [k for k, v in live.items() if v.is_floating_point()]
-        for k in keys:  # lazily follow the module to its device (the EMA starts on the CPU)
-            if self.ema_state[k].device != live[k].device:
-                self.ema_state[k] = self.ema_state[k].to(live[k].device)
-        # ema <- ema + (1 - decay) * (live - ema), one fused call over all tensors
-        torch._foreach_lerp_(
-            [self.ema_state[k] for k in keys], [live[k].float() for k in keys], 1.0 - self.cfg.ema
-        )
-
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        if self.ema_state is not None:
-            checkpoint["ema_state"] = {k: v.detach().cpu() for k, v in self.ema_state.items()}
         checkpoint["val_solve_rate"] = {
             "best": self.best_val_solve_rate,
             "last": self.last_val_solve_rate,
+            "last_step": self.last_val_step,
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        if "ema_state" in checkpoint and self.ema_state is not None:
-            self.ema_state = {k: v.float() for k, v in checkpoint["ema_state"].items()}
         rates = checkpoint.get("val_solve_rate", {})
         self.best_val_solve_rate = rates.get("best")
         self.last_val_solve_rate = rates.get("last")
-
-    def export_state_dict(self) -> dict[str, torch.Tensor]:
-        """The weights to ship: the EMA when it is on, else the live weights (float32, CPU)."""
-        src = self.ema_state if self.ema_state is not None else self.denoiser.state_dict()
-        return {k: v.detach().float().cpu().clone() for k, v in src.items()}
+        self.last_val_step = rates.get("last_step")
 
     # --- validation: greedy top-1 solve rate ------------------------------------------------
-    def _swap_in_ema(self) -> None:
-        if self.ema_state is None:
-            return
-        sd = self.denoiser.state_dict()
-        self._backup = {k: v.detach().clone() for k, v in sd.items()}
-        self.denoiser.load_state_dict({k: self.ema_state[k].to(sd[k].dtype) for k in sd})
-
-    def _swap_out_ema(self) -> None:
-        if self._backup is not None:
-            self.denoiser.load_state_dict(self._backup)
-            self._backup = None
-
     def on_validation_start(self) -> None:
-        self._swap_in_ema()
         self._val_solved = self._val_total = 0
         self._val_failures = []
 
@@ -180,15 +147,89 @@ class MDMTrainer(L.LightningModule):
         puzzle_tokens, _ = batch  # (B, L) each
         answers = greedy_fill(self.denoiser, puzzle_tokens, self.spec.mask_id)  # (B, L)
         reasons = check_answers(self.spec, puzzle_tokens, answers)
+        for i, r in enumerate(reasons):
+            if r is not None and len(self._val_failures) < 3:
+                self._val_failures.append(f"puzzle {self._val_total + i + 1}: {r}")
         self._val_solved += sum(r is None for r in reasons)
         self._val_total += len(reasons)
-        self._val_failures += [r for r in reasons if r is not None][:3]
 
     def on_validation_epoch_end(self) -> None:
         rate = self._val_solved / max(self._val_total, 1)
         self.last_val_solve_rate = rate
+        self.last_val_step = int(self.global_step)
         if self.best_val_solve_rate is None or rate > self.best_val_solve_rate:
             self.best_val_solve_rate = rate
         self.log("val/solve_rate", rate, prog_bar=True, sync_dist=True)
-        # Restore the live weights here, before ModelCheckpoint saves in on_validation_end.
-        self._swap_out_ema()
+        if self.print_validation and self.trainer.is_global_zero:
+            fails = "; ".join(self._val_failures)
+            print(
+                f"validation at step {self.global_step}: {self._val_solved}/{self._val_total} "
+                f"solved by greedy top-1 ({100 * rate:.1f}%)"
+                + (f"; e.g. {fails}" if fails else ""),
+                flush=True,
+            )
+
+
+class EMA(Callback):
+    """Exponential moving average of the denoiser's weights, as a Lightning callback.
+
+    After every optimizer step: ema <- ema + (1 - decay) * (live - ema), one fused ``foreach``
+    call over all tensors, in float32. Validation runs on the average (swapped in and out
+    around each validation epoch); ``averaged_state`` is what ``model.pt`` ships. Checkpoints
+    carry the average under the key ``ema_state`` (Lightning runs its checkpoint callbacks
+    after every other callback, so a checkpoint written at step k holds the average of step k),
+    and a resumed run continues it bit for bit.
+    """
+
+    def __init__(self, decay: float):
+        if not 0 < decay < 1:
+            raise ValueError(f"EMA decay must lie in (0, 1), got {decay}")
+        self.decay = decay
+        self.state: dict[str, torch.Tensor] | None = None
+        self._backup: dict[str, torch.Tensor] | None = None
+
+    @staticmethod
+    def _live(pl_module) -> dict[str, torch.Tensor]:
+        return pl_module.denoiser.state_dict()
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        if self.state is None:  # else restored from a checkpoint
+            self.state = {k: v.detach().clone().float() for k, v in self._live(pl_module).items()}
+
+    @torch.no_grad()
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        live = self._live(pl_module)
+        keys = [k for k, v in live.items() if v.is_floating_point()]
+        for k in keys:  # follow the module to its device (a restored average starts on the CPU)
+            if self.state[k].device != live[k].device:
+                self.state[k] = self.state[k].to(live[k].device)
+        torch._foreach_lerp_(
+            [self.state[k] for k in keys], [live[k].float() for k in keys], 1.0 - self.decay
+        )
+
+    def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        if self.state is None:
+            return
+        live = self._live(pl_module)
+        self._backup = {k: v.detach().clone() for k, v in live.items()}
+        pl_module.denoiser.load_state_dict(
+            {k: self.state[k].to(device=live[k].device, dtype=live[k].dtype) for k in live}
+        )
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        # Restore the live weights before ModelCheckpoint saves in on_validation_end.
+        if self._backup is not None:
+            pl_module.denoiser.load_state_dict(self._backup)
+            self._backup = None
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        if self.state is not None:
+            checkpoint["ema_state"] = {k: v.detach().cpu() for k, v in self.state.items()}
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        if "ema_state" in checkpoint:
+            self.state = {k: v.float() for k, v in checkpoint["ema_state"].items()}
+
+    def averaged_state(self) -> dict[str, torch.Tensor]:
+        """The averaged weights, float32 on the CPU."""
+        return {k: v.detach().float().cpu().clone() for k, v in self.state.items()}

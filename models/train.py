@@ -1,31 +1,38 @@
-"""One training run: resolve options, build the Lightning pieces, fit, export ``model.pt``.
+"""One training run: resolve options, build the Lightning pieces, fit, validate, export ``model.pt``.
 
-``unmask train`` (``models.cli``) parses flags into a ``TrainConfig`` and calls ``run``.
+``unmask train`` (``models.cli``) parses flags into a ``TrainConfig`` and calls ``run``, which
+goes through the steps below in order; nothing is written to the output folder before the
+data is known to be good.
+
+1. ``_model_config``: the network for a new run, or the one saved in the folder on --resume.
+2. ``PuzzleDataModule.prepare_data``: read or generate the data (bad input stops here).
+3. ``_write_run_config``: ``OUT/config.json``.
+4. ``_trainer``: checkpoints, EMA, throughput, loggers.
+5. fit, then one more validation at the final step, then ``_summary`` and ``model.pt``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import json
+import logging
 import os
-import signal
 import time
 import warnings
 from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ThroughputMonitor, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
 from models.checkpoint import save_model
-from models.config import ModelConfig, TrainConfig
+from models.config import PRECISIONS, ModelConfig, TrainConfig
 from models.data import PuzzleDataModule
-from models.lightning import MDMTrainer
+from models.lightning import EMA, MDMTrainer
 from puzzles.atomic import atomic_write_text
 from puzzles.errors import UnmaskError
-from puzzles.tokens import spec_for
+from puzzles.task import TaskSpec, get_task
 
 # Options that may differ between a run and its --resume (they do not change the math).
 RUNTIME_KEYS = ("num_workers", "compile")
@@ -35,26 +42,19 @@ def default_config(task: str, size: int, preset: str, seed: int, **given) -> Tra
     """Fill every training option not in ``given`` (or given as None) with its default.
 
     Defaults are sized so that ``unmask train sudoku --size 4 --preset tiny`` finishes in a few
-    minutes on a 2-core CPU, and the ``small`` preset suits a GPU run.
+    minutes on a 2-core CPU, and the ``small`` preset suits a GPU run; the task gives its own
+    (``Task.train_defaults``).
     """
     gpu = torch.cuda.is_available()
     tiny = preset == "tiny"
-    if task == "sudoku":
-        steps = (600 if tiny else 2000) if size == 4 else 40000
-        train_size = {4: 2000, 9: 50000, 16: 2000}.get(size, 2000)
-        clue_mask_prob = 0.5
-    else:
-        steps = 3000 if tiny else 40000
-        train_size = 20000
-        clue_mask_prob = 0.0
-    batch_size = 128 if tiny else 256
+    family = get_task(task)
     defaults = dict(
         task=task,
         size=size,
         preset=preset,
         seed=seed,
-        steps=steps,
-        batch_size=batch_size,
+        steps=3000 if tiny else 40000,
+        batch_size=128 if tiny else 256,
         lr=1e-3 if tiny else 5e-4,
         weight_decay=0.05,
         warmup_steps=None,
@@ -62,20 +62,21 @@ def default_config(task: str, size: int, preset: str, seed: int, **given) -> Tra
         grad_clip=1.0,
         ema=0.0 if tiny else 0.999,
         elbo_weight=False,
-        clue_mask_prob=clue_mask_prob,
+        clue_mask_prob=0.0,
         augment=True,
-        train_size=train_size,
+        train_size=20000,
         val_size=256,
         val_every=None,
         ckpt_every=None,
         log_every=None,
         data=None,
         val_data=None,
-        maze_algorithm="dfs",
+        generator=None,
         precision="bf16-mixed" if gpu else "32-true",
         compile=False,
         num_workers=min(4, max(0, (os.cpu_count() or 1) - 1)) if gpu else 0,
     )
+    defaults.update(family.train_defaults(size, tiny))
     for k, v in given.items():
         if k not in defaults:
             raise TypeError(f"unknown training option {k!r}")
@@ -96,21 +97,32 @@ def default_config(task: str, size: int, preset: str, seed: int, **given) -> Tra
 
 
 def check_config(cfg: TrainConfig) -> None:
-    """Raise ``UnmaskError`` for option values that cannot work."""
+    """Raise ``UnmaskError`` for option values that cannot work (the flags' own types already
+    refuse non-numbers, nan and negative values)."""
     positive = ("steps", "batch_size", "val_every", "ckpt_every", "log_every", "val_size")
     for name in positive:
         if getattr(cfg, name) < 1:
             raise UnmaskError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
     if cfg.train_size < 1 and not cfg.data:
         raise UnmaskError(f"--train-size must be >= 1, got {cfg.train_size}")
-    if cfg.lr <= 0:
+    if not cfg.lr > 0:
         raise UnmaskError(f"--lr must be > 0, got {cfg.lr}")
+    if cfg.warmup_steps < 0 or cfg.weight_decay < 0:
+        raise UnmaskError("--warmup-steps and --weight-decay must be >= 0")
     if not 0 <= cfg.ema < 1:
         raise UnmaskError(f"--ema must be in [0, 1), got {cfg.ema}")
     if not 0 <= cfg.clue_mask_prob <= 1:
         raise UnmaskError(f"--clue-mask-prob must be in [0, 1], got {cfg.clue_mask_prob}")
     if cfg.num_workers < 0:
         raise UnmaskError(f"--num-workers must be >= 0, got {cfg.num_workers}")
+    if cfg.precision not in PRECISIONS:
+        raise UnmaskError(f"--precision {cfg.precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if cfg.val_data and not cfg.data:
+        raise UnmaskError("--val-data needs --data (generated runs generate their validation set)")
+    try:
+        get_task(cfg.task).generator_options(cfg.generator)
+    except ValueError as err:
+        raise UnmaskError(f"--generator: {err}") from None
     for name in ("data", "val_data"):
         path = getattr(cfg, name)
         for part in (path or "").split(","):
@@ -118,55 +130,49 @@ def check_config(cfg: TrainConfig) -> None:
                 raise UnmaskError(f"--{name.replace('_', '-')} {part.strip()}: file not found")
 
 
-class Throughput(Callback):
-    """Training steps/s and cells/s, excluding the first step (compile warm-up) and validation."""
-
-    def __init__(self):
-        self.t_first: float | None = None
-        self.first_step = 0
-        self.val_seconds = 0.0
-        self._v0: float | None = None
-        self.steps_per_s: float | None = None
-        self.elapsed = 0.0
-
-    @staticmethod
-    def _now(pl_module) -> float:
-        if pl_module.device.type == "cuda":
-            torch.cuda.synchronize(pl_module.device)
-        return time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.t_first is None:
-            self.t_first = self._now(pl_module)
-            self.first_step = trainer.global_step
-
-    def on_validation_start(self, trainer, pl_module) -> None:
-        if self.t_first is not None:
-            self._v0 = self._now(pl_module)
-
-    def on_validation_end(self, trainer, pl_module) -> None:
-        if self._v0 is not None:
-            self.val_seconds += self._now(pl_module) - self._v0
-            self._v0 = None
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        if self.t_first is None:
-            return
-        self.elapsed = self._now(pl_module) - self.t_first - self.val_seconds
-        steps = trainer.global_step - self.first_step
-        if steps > 0 and self.elapsed > 0:
-            self.steps_per_s = steps / self.elapsed
+def read_run_config(out: Path) -> tuple[TrainConfig, dict]:
+    """The ``TrainConfig`` and model-config dict saved in ``out/config.json``."""
+    path = out / "config.json"
+    if not path.is_file():
+        raise UnmaskError(f"{path}: not found; --resume needs the folder of an earlier run")
+    try:
+        saved = json.loads(path.read_text())
+        return TrainConfig.from_dict(saved["train"]), saved["model"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise UnmaskError(f"{path}: not a config written by unmask train ({err})") from None
 
 
-class _KillAtStep(Callback):
-    """Debug aid for the resume test: SIGKILL this process once ``step`` steps are done."""
+# --- the steps of a run -----------------------------------------------------------------------
 
-    def __init__(self, step: int):
-        self.step = step
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step >= self.step:
-            os.kill(os.getpid(), signal.SIGKILL)
+def _model_config(cfg: TrainConfig, out: Path, resume: bool, overrides: dict | None) -> ModelConfig:
+    last = out / "last.ckpt"
+    if resume:
+        if not last.is_file():
+            raise UnmaskError(f"{last}: not found; nothing to resume")
+        return ModelConfig.from_dict(read_run_config(out)[1])
+    if last.exists():
+        raise UnmaskError(
+            f"{out} already holds a run (last.ckpt); pass --resume or choose another --out"
+        )
+    if out.exists() and not out.is_dir():
+        raise UnmaskError(f"--out {out} is a file, not a folder")
+    try:
+        spec = get_task(cfg.task).spec(cfg.size)
+        return ModelConfig.from_spec(spec, cfg.preset, **(overrides or {}))
+    except ValueError as err:
+        raise UnmaskError(f"model: {err}") from None
+
+
+def _is_rank_zero() -> bool:
+    """True in the launching process (before Lightning's DDP launcher starts the others)."""
+    return all(os.environ.get(k, "0") == "0" for k in ("LOCAL_RANK", "NODE_RANK"))
+
+
+def _write_run_config(out: Path, model_cfg: ModelConfig, cfg: TrainConfig, runtime: dict) -> None:
+    text = json.dumps({"model": model_cfg.to_dict(), "train": cfg.to_dict(), "runtime": runtime},
+                      indent=2)  # fmt: skip
+    atomic_write_text(out / "config.json", text + "\n")
 
 
 def _loggers(out: Path) -> list:
@@ -183,64 +189,20 @@ def _loggers(out: Path) -> list:
     return loggers
 
 
-def read_run_config(out: Path) -> tuple[TrainConfig, dict]:
-    """The ``TrainConfig`` and model-config dict saved in ``out/config.json``."""
-    path = out / "config.json"
-    if not path.is_file():
-        raise UnmaskError(f"{path}: not found; --resume needs the folder of an earlier run")
-    try:
-        saved = json.loads(path.read_text())
-        return TrainConfig(**saved["train"]), saved["model"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise UnmaskError(f"{path}: not a config written by unmask train ({err})") from None
-
-
-def run(
+def _trainer(
     cfg: TrainConfig,
-    out: str | os.PathLike,
+    out: Path,
     *,
-    resume: bool = False,
-    model_overrides: dict | None = None,
-    devices: str | int = "auto",
-    num_nodes: int = 1,
-    strategy: str = "auto",
-    accelerator: str = "auto",
-    progress: bool = True,
-    kill_at_step: int | None = None,
-    max_minutes: float | None = None,
-) -> dict:
-    """Train (or resume) one run into folder ``out``; returns the summary stored in model.pt.
-
-    Writes ``out/config.json``, ``out/last.ckpt`` (every ``ckpt_every`` steps and at the end),
-    ``out/best.ckpt`` (best validation solve rate), ``out/model.pt`` and ``out/logs/``.
-    """
-    out = Path(out)
-    spec = spec_for(cfg.task, cfg.size)
-    last = out / "last.ckpt"
-    if max_minutes is not None and max_minutes <= 0:
-        raise UnmaskError(f"--max-minutes must be > 0, got {max_minutes}")
-    if resume:
-        if not last.is_file():
-            raise UnmaskError(f"{last}: not found; nothing to resume")
-        model_cfg = ModelConfig.from_dict(read_run_config(out)[1])
-    else:
-        if last.exists():
-            raise UnmaskError(
-                f"{out} already holds a run (last.ckpt); pass --resume or choose another --out"
-            )
-        model_cfg = ModelConfig.from_spec(spec, cfg.preset, **(model_overrides or {}))
-    out.mkdir(parents=True, exist_ok=True)
-
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    if cfg.precision.startswith("bf16") and torch.cuda.is_available():
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    module = MDMTrainer(model_cfg.to_dict(), cfg.to_dict())
-    if cfg.compile:
-        module.compile_denoiser()
-    datamodule = PuzzleDataModule(cfg, out, progress=progress)
-
-    throughput = Throughput()
+    ema: EMA | None,
+    devices,
+    num_nodes: int,
+    strategy: str,
+    accelerator: str,
+    progress: bool,
+    max_minutes: float | None,
+    extra_callbacks: list | None,
+) -> L.Trainer:
+    cells = get_task(cfg.task).spec(cfg.size).num_cells
     callbacks: list = [
         ModelCheckpoint(
             dirpath=out, save_last=True, save_top_k=0, every_n_train_steps=cfg.ckpt_every
@@ -253,14 +215,20 @@ def run(
             save_top_k=1,
             enable_version_counter=False,
         ),  # fmt: skip
-        throughput,
+        # Lightning's monitor: samples, cells and FLOPs per second and MFU (when it knows the
+        # device's peak) into the logs, over windows of logged steps.
+        ThroughputMonitor(
+            batch_size_fn=_rows,
+            length_fn=lambda batch: _rows(batch) * cells,
+            window_size=max(2, min(100, cfg.steps // 4)),
+        ),
+        *(extra_callbacks or []),
     ]
+    if ema is not None:
+        callbacks.insert(0, ema)
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
-    if kill_at_step is not None:
-        callbacks.append(_KillAtStep(kill_at_step))
-
-    trainer = L.Trainer(
+    return L.Trainer(
         accelerator=accelerator,
         devices=devices,
         num_nodes=num_nodes,
@@ -281,52 +249,129 @@ def run(
         use_distributed_sampler=False,  # each rank draws its own batches (seeded by rank)
         default_root_dir=str(out),
     )
-    if trainer.is_global_zero and not resume:
-        atomic_write_text(
-            out / "config.json",
-            json.dumps(
-                {
-                    "model": model_cfg.to_dict(),
-                    "train": cfg.to_dict(),
-                    "spec": dataclasses.asdict(spec),
-                    "runtime": {
-                        "devices": str(devices),
-                        "num_nodes": num_nodes,
-                        "strategy": str(strategy),
-                    },  # fmt: skip
-                },
-                indent=2,
-            )
-            + "\n",
-        )
+
+
+def _rows(batch) -> int:
+    """Rows in a training batch (a dict) or a validation batch (puzzle and solution tensors)."""
+    return (batch["tokens"] if isinstance(batch, dict) else batch[0]).shape[0]
+
+
+def run(
+    cfg: TrainConfig,
+    out: str | os.PathLike,
+    *,
+    resume: bool = False,
+    model_overrides: dict | None = None,
+    devices: str | int = "auto",
+    num_nodes: int = 1,
+    strategy: str = "auto",
+    accelerator: str = "auto",
+    progress: bool = True,
+    max_minutes: float | None = None,
+    extra_callbacks: list | None = None,
+) -> dict:
+    """Train (or resume) one run into folder ``out``; returns the summary stored in model.pt.
+
+    Writes ``out/config.json``, ``out/last.ckpt`` (every ``ckpt_every`` steps and at the end),
+    ``out/best.ckpt`` (best validation solve rate), ``out/model.pt`` and ``out/logs/``.
+    ``extra_callbacks`` are handed to the Lightning Trainer as they are.
+    """
+    out = Path(out)
+    if max_minutes is not None and not max_minutes > 0:
+        raise UnmaskError(f"--max-minutes must be > 0, got {max_minutes}")
+    check_config(cfg)
+    model_cfg = _model_config(cfg, out, resume, model_overrides)
+    spec = model_cfg.spec
+    datamodule = PuzzleDataModule(cfg, spec, out, progress=progress)
+    if _is_rank_zero():
+        datamodule.prepare_data()  # bad data stops the run before anything else is written
+    if _is_rank_zero() and not resume:
+        runtime = {"devices": str(devices), "num_nodes": num_nodes, "strategy": str(strategy)}
+        _write_run_config(out, model_cfg, cfg, runtime)
+
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    if cfg.precision.startswith("bf16") and torch.cuda.is_available():
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    module = MDMTrainer(model_cfg.to_dict(), cfg.to_dict())
+    module.print_validation = progress
+    if cfg.compile:
+        module.compile_denoiser()
+    ema = EMA(cfg.ema) if cfg.ema > 0 else None
+    if not progress:  # no Lightning banners either
+        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    trainer = _trainer(
+        cfg, out, ema=ema, devices=devices, num_nodes=num_nodes, strategy=strategy,
+        accelerator=accelerator, progress=progress, max_minutes=max_minutes,
+        extra_callbacks=extra_callbacks,
+    )  # fmt: skip
+
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__`.*")
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+        warnings.filterwarnings("ignore", message=".*flops_per_batch.*")
         trainer.fit(
             module,
             datamodule=datamodule,
-            ckpt_path=str(last) if resume else None,
+            ckpt_path=str(out / "last.ckpt") if resume else None,
             weights_only=True,  # our checkpoints hold only tensors and plain containers
         )
-    seconds = time.perf_counter() - t0
-    trainer.save_checkpoint(last, weights_only=False)  # the final state, whatever ckpt_every was
+        seconds = time.perf_counter() - t0
+        if module.last_val_step != trainer.global_step:  # validate the weights that ship
+            trainer.validate(module, datamodule=datamodule, verbose=False)
+    trainer.save_checkpoint(out / "last.ckpt", weights_only=False)  # the final state
 
+    summary = _summary(cfg, spec, module, trainer, datamodule, seconds, resume)
+    if trainer.is_global_zero:
+        weights = ema.averaged_state() if ema is not None else _live_weights(module)
+        save_model(out / "model.pt", weights, summary, config=model_cfg)
+        _print_summary(cfg, summary, out)
+    return summary
+
+
+def _live_weights(module: MDMTrainer) -> dict[str, torch.Tensor]:
+    return {k: v.detach().float().cpu().clone() for k, v in module.denoiser.state_dict().items()}
+
+
+def _throughput(trainer: L.Trainer) -> tuple[float | None, float | None, float | None]:
+    """(steps/s, cells/s, MFU) as Lightning's ThroughputMonitor last logged them (None when the
+    run was too short for one window)."""
+    m = {k: float(v) for k, v in trainer.logged_metrics.items() if k.startswith("train")}
+
+    def get(name: str) -> float | None:
+        return next((v for k, v in m.items() if k.endswith(name)), None)
+
+    return get("/batches_per_sec"), get("/items_per_sec"), get("/mfu")
+
+
+def _summary(
+    cfg: TrainConfig,
+    spec: TaskSpec,
+    module: MDMTrainer,
+    trainer: L.Trainer,
+    datamodule: PuzzleDataModule,
+    seconds: float,
+    resume: bool,
+) -> dict:
     world = trainer.world_size
-    cells_per_step = cfg.batch_size * spec.num_cells * world
-    sps = throughput.steps_per_s
-    summary = {
+    steps_per_s, cells_per_s, mfu = _throughput(trainer)
+    device = _device_name(trainer.strategy.root_device)
+    steps = int(trainer.global_step)
+    return {
         "data": datamodule.train_set.source,
         "train_examples": len(datamodule.train_set),
         "val_data": datamodule.val_set.source,
         "val_examples": len(datamodule.val_set),
         "val_overlap_dropped": datamodule.info.get("val_overlap_dropped", 0),
-        "steps": int(trainer.global_step),
+        "steps": steps,
         "seconds": round(seconds, 1),
-        "steps_per_s": round(sps, 3) if sps else None,
-        "tokens_per_s": round(sps * cells_per_step) if sps else None,
+        "steps_per_s": round(steps_per_s, 3) if steps_per_s else None,
+        "tokens_per_s": round(cells_per_s * world) if cells_per_s else None,
+        "mfu": round(mfu, 4) if mfu else None,
         "val_solve_rate": module.last_val_solve_rate,
+        "val_step": module.last_val_step,
         "best_val_solve_rate": module.best_val_solve_rate,
         "val_sampler": "greedy top-1 (max probability)",
         "preset": cfg.preset,
@@ -338,15 +383,12 @@ def run(
         "ema": cfg.ema,
         "weights": "ema" if cfg.ema > 0 else "final",
         "resumed": resume,
-        "device": _device_name(trainer.strategy.root_device),
+        "device": device,
         "torch": str(torch.__version__),
         "lightning": str(L.__version__),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "lineage": [{"steps": steps, "minutes": round(seconds / 60, 2), "device": device}],
     }
-    if trainer.is_global_zero:
-        save_model(out / "model.pt", module.export_state_dict(), spec, summary, config=model_cfg)
-        _print_summary(cfg, summary, out, cells_per_step)
-    return summary
 
 
 def _device_name(dev: torch.device) -> str:
@@ -356,23 +398,25 @@ def _device_name(dev: torch.device) -> str:
     return f"{dev.type} ({torch.get_num_threads()} threads)"
 
 
-def _print_summary(cfg: TrainConfig, s: dict, out: Path, cells_per_step: int) -> None:
+def _print_summary(cfg: TrainConfig, s: dict, out: Path) -> None:
     def pct(x):
         return "n/a" if x is None else f"{100 * x:.1f}%"
 
     lines = [
-        f"trained {cfg.task} {cfg.size}x{cfg.size} {cfg.preset} "
+        f"trained {get_task(cfg.task).describe(cfg.size)} {cfg.preset} "
         f"({s['parameters'] / 1e6:.2f}M parameters) to step {s['steps']} in {s['seconds']:.1f} s "
         f"on {s['device']}",
     ]
     if s["steps_per_s"]:
+        mfu = f", MFU {100 * s['mfu']:.1f}%" if s["mfu"] else ""
         lines.append(
-            f"throughput: {s['steps_per_s']:.2f} steps/s, {s['tokens_per_s']:,} tokens/s "
-            f"({cells_per_step} cells per step; validation excluded)"
+            f"throughput (Lightning ThroughputMonitor, last window): {s['steps_per_s']:.2f} "
+            f"steps/s, {s['tokens_per_s']:,} cells/s{mfu}"
         )
     lines.append(
         f"validation solve rate (greedy top-1, {s['val_examples']} puzzles): "
-        f"last {pct(s['val_solve_rate'])}, best {pct(s['best_val_solve_rate'])}"
+        f"at the final step {s['val_step']} {pct(s['val_solve_rate'])}, "
+        f"best {pct(s['best_val_solve_rate'])}"
     )
     lines.append(f"wrote {out / 'model.pt'}, {out / 'last.ckpt'}, {out / 'config.json'}")
     print("\n".join(lines), flush=True)

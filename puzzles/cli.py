@@ -1,16 +1,22 @@
-"""Subcommands owned by the puzzles package: ``unmask generate`` and ``unmask validate``."""
+"""Subcommands owned by the puzzles package: ``unmask generate TASK`` and ``unmask validate``.
+
+Both are built from the task registry (``puzzles.task``): each family adds its own generator
+flags (``Task.add_generate_args``), reads and writes its own text format and checks answers
+with its own validator.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from puzzles.datasets import Dataset, load_dataset, parse_split_spec, read_answers, save_dataset
+from puzzles.argtypes import nonneg_int, positive_int
+from puzzles.atomic import check_outputs, write_files
+from puzzles.datasets import Dataset, load_dataset, parse_split_spec, read_answers, solutions_path
 from puzzles.errors import UnmaskError
 
 _SPLIT_HELP = (
@@ -27,73 +33,24 @@ _OUT_HELP = (
 
 
 def register(sub) -> None:
-    """Add ``generate`` and ``validate`` to the ``unmask`` subcommands."""
+    """Add ``generate`` and ``validate`` to the ``unmask`` subcommands, one subcommand per task."""
+    from puzzles.task import tasks
+
     gen = sub.add_parser(
         "generate",
         help="generate a reproducible dataset of puzzles with solutions",
-        description="Generate uniquely solvable Sudoku or mazes with their solutions.",
+        description="Generate uniquely solvable puzzles with their solutions.",
     )
     gen_sub = gen.add_subparsers(dest="task", metavar="TASK", required=True)
-
-    sud = gen_sub.add_parser(
-        "sudoku",
-        help="Sudoku puzzles with a unique solution",
-        description=(
-            "Random complete grids, then clue removal that keeps the solution unique (minimal "
-            "puzzles unless --clues). Stores each puzzle's difficulty in .npz files."
-        ),
-    )
-    sud.add_argument(
-        "--size", type=int, default=9, choices=(4, 9, 16), help="grid side (default 9)"
-    )
-    sud.add_argument(
-        "--clues",
-        type=int,
-        default=None,
-        help="stop removing clues at this many givens (default: remove until minimal)",
-    )
-    _add_common(sud)
-    sud.set_defaults(func=_generate_sudoku)
-
-    maze = gen_sub.add_parser(
-        "maze",
-        help="mazes with a shortest-path solution",
-        description=(
-            "Perfect mazes from a spanning-tree generator, optionally with extra openings so "
-            "that several shortest paths exist; start and goal are random distinct cells and "
-            "the solution marks one shortest path."
-        ),
-    )
-    maze.add_argument(
-        "--cells",
-        type=int,
-        default=10,
-        help="cells per side h; the grid is (2h+1) x (2h+1) characters (default 10)",
-    )
-    maze.add_argument(
-        "--algorithm",
-        default="dfs",
-        choices=("dfs", "wilson", "kruskal", "prim", "mix"),
-        help="maze generator: recursive backtracker (dfs), uniform spanning tree (wilson), "
-        "kruskal, prim, or mix (a different one per maze) (default dfs)",
-    )
-    maze.add_argument(
-        "--extra-openings",
-        type=float,
-        default=0.0,
-        metavar="F",
-        help="fraction 0..1 of remaining inner walls to open, creating loops and several "
-        "shortest paths (default 0: a perfect maze)",
-    )
-    maze.add_argument(
-        "--min-path",
-        type=int,
-        default=0,
-        metavar="L",
-        help="redraw start and goal until the shortest path is at least L steps (default 0)",
-    )
-    _add_common(maze)
-    maze.set_defaults(func=_generate_maze)
+    for task in tasks():
+        p = gen_sub.add_parser(
+            task.name,
+            help=(task.generate_help or f"{task.title} puzzles with their solutions"),
+            description=task.generate_description or None,
+        )
+        task.add_generate_args(p)
+        _add_common(p)
+        p.set_defaults(func=_generate)
 
     val = sub.add_parser(
         "validate",
@@ -104,7 +61,7 @@ def register(sub) -> None:
             "exits 2 with one line on stderr when an input file is malformed or the counts differ."
         ),
     )
-    val.add_argument("task", choices=("sudoku", "maze"), help="puzzle type")
+    val.add_argument("task", choices=[t.name for t in tasks()], help="puzzle type")
     val.add_argument(
         "--input",
         required=True,
@@ -127,13 +84,18 @@ def register(sub) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--count", type=int, required=True, help="number of puzzles to generate")
     p.add_argument(
-        "--seed", type=int, default=0, help="random seed; same seed, same puzzles (default 0)"
+        "--count", type=positive_int, required=True, help="number of puzzles to generate"
+    )
+    p.add_argument(
+        "--seed",
+        type=nonneg_int,
+        default=0,
+        help="random seed; same seed, same puzzles (default 0)",
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=None,
         help="worker processes (default: all cores); the output does not depend on it",
     )
@@ -154,28 +116,11 @@ def _version() -> str:
 
 
 def _check_common(args) -> dict[str, float] | None:
-    """Validate the flags shared by both generators before any work; returns the split."""
-    if args.count < 1:
-        raise UnmaskError(f"--count must be at least 1, got {args.count}")
-    if args.workers is not None and args.workers < 1:
-        raise UnmaskError(f"--workers must be at least 1, got {args.workers}")
+    """Validate the flags shared by every generator before any work; returns the split."""
     suffix = Path(args.out).suffix.lower()
     if suffix not in (".npz", ".txt"):
         raise UnmaskError(f"--out {args.out}: unknown suffix {suffix!r} (use .npz or .txt)")
-    if Path(args.out).is_dir():
-        raise UnmaskError(f"--out {args.out} is a directory")
     return parse_split_spec(args.split) if args.split is not None else None
-
-
-def _records_to_arrays(records: list[dict], prefix: str = "") -> dict[str, np.ndarray]:
-    """A list of per-puzzle dicts -> one array per key (strings stay strings)."""
-    if not records:
-        return {}
-    out = {}
-    for key in records[0]:
-        arr = np.asarray([r[key] for r in records])
-        out[prefix + key] = arr.astype(str) if arr.dtype == object else arr
-    return out
 
 
 def _summary(extra: dict[str, np.ndarray]) -> dict:
@@ -196,9 +141,24 @@ def _summary(extra: dict[str, np.ndarray]) -> dict:
     return out
 
 
+def _part_path(out: Path, name: str | None) -> Path:
+    return out if name is None else out.with_name(f"{out.stem}.{name}{out.suffix}")
+
+
+def _output_paths(out: Path, split: dict[str, float] | None) -> dict[str, Path]:
+    """Every file the command may write, by what to call it in messages."""
+    paths = {}
+    for name in [None] if split is None else list(split):
+        path = _part_path(out, name)
+        paths[f"--out ({name})" if name else "--out"] = path
+        if path.suffix.lower() == ".txt":
+            paths[f"--out ({name or 'solutions'}, solutions)"] = solutions_path(path)
+    return paths
+
+
 def _write(args, ds: Dataset, split: dict[str, float] | None) -> int:
-    """Save the dataset (or its parts) and say what was written, one line per file set."""
-    from puzzles.datasets import split_dataset
+    """Save the dataset (or its parts) all-or-nothing and say what was written."""
+    from puzzles.datasets import dataset_files, split_dataset
 
     out = Path(args.out)
     if split is None:
@@ -211,15 +171,16 @@ def _write(args, ds: Dataset, split: dict[str, float] | None) -> int:
                     f"--split: part {name!r} would get none of the {len(ds)} puzzles; "
                     "raise --count or its fraction"
                 )
+    files: dict[Path, bytes] = {}
+    lines = []
     for name, part in targets.items():
         part.meta["difficulty"] = _summary(part.extra)  # of this part, not the whole run
-        path = out if name is None else out.with_name(f"{out.stem}.{name}{out.suffix}")
-        written = save_dataset(path, part)
-        what = f"{len(part)} {ds.task} puzzles"
-        if name is not None:
-            what += f" ({name})"
-        files = " and ".join(str(p) for p in written)
-        print(f"wrote {what}: {files}")
+        written = dataset_files(_part_path(out, name), part)
+        files.update(written)
+        what = f"{len(part)} {ds.task} puzzles" + (f" ({name})" if name is not None else "")
+        lines.append(f"wrote {what}: {' and '.join(str(p) for p in written)}")
+    write_files(files)
+    print("\n".join(lines))
     if split is not None:
         dups = next(iter(targets.values())).meta["split"]["duplicates_removed"]
         if dups:
@@ -227,74 +188,28 @@ def _write(args, ds: Dataset, split: dict[str, float] | None) -> int:
     return 0
 
 
-def _generate_sudoku(args) -> int:
-    split = _check_common(args)
-    n = args.size
-    box = {4: 2, 9: 3, 16: 4}[n]
-    if args.clues is not None and not 0 <= args.clues <= n * n:
-        raise UnmaskError(f"--clues must lie in 0..{n * n} for a {n}x{n} Sudoku, got {args.clues}")
-    from puzzles import sudoku
+def _generate(args) -> int:
+    from puzzles.task import generate_many, get_task
 
+    split = _check_common(args)
+    check_outputs(_output_paths(Path(args.out), split))
+    task = get_task(args.task)
+    spec, options = task.generate_options(args)
     try:
-        puzzles, solutions, difficulties = sudoku.generate_many(
-            args.count, args.seed, box=box, clues=args.clues, workers=args.workers, progress=True
+        puzzles, solutions, extra = generate_many(
+            task, spec, args.count, args.seed, workers=args.workers, progress=True, **options
         )
     except ValueError as err:
-        raise UnmaskError(f"generate sudoku: {err}") from None
-    extra = _records_to_arrays([dataclasses.asdict(d) for d in difficulties], "difficulty_")
+        raise UnmaskError(f"generate {task.name}: {err}") from None
     meta = {
-        "task": "sudoku",
-        "size": n,
+        "task": task.name,
+        "size": spec.size,
         "seed": args.seed,
         "count": args.count,
         "version": _version(),
-        "generator": {
-            "name": "puzzles.sudoku.generate_many",
-            "box": box,
-            "clues": args.clues if args.clues is not None else "minimal",
-        },
+        "generator": task.generator_meta(spec, options),
     }
-    return _write(args, Dataset("sudoku", puzzles, solutions, meta, extra), split)
-
-
-def _generate_maze(args) -> int:
-    split = _check_common(args)
-    if args.cells < 2:
-        raise UnmaskError(f"--cells must be at least 2, got {args.cells}")
-    if not 0.0 <= args.extra_openings <= 1.0:
-        raise UnmaskError(f"--extra-openings must lie in 0..1, got {args.extra_openings}")
-    if args.min_path < 0:
-        raise UnmaskError(f"--min-path must be at least 0, got {args.min_path}")
-    from puzzles import maze
-
-    try:
-        puzzles, solutions, per_maze = maze.generate_many(
-            args.count,
-            args.seed,
-            args.cells,
-            algorithm=args.algorithm,
-            extra_openings=args.extra_openings,
-            min_path=args.min_path,
-            workers=args.workers,
-            progress=True,
-        )
-    except ValueError as err:
-        raise UnmaskError(f"generate maze: {err}") from None
-    extra = _records_to_arrays(list(per_maze))
-    meta = {
-        "task": "maze",
-        "size": args.cells,
-        "seed": args.seed,
-        "count": args.count,
-        "version": _version(),
-        "generator": {
-            "name": "puzzles.maze.generate_many",
-            "algorithm": args.algorithm,
-            "extra_openings": args.extra_openings,
-            "min_path": args.min_path,
-        },
-    }
-    return _write(args, Dataset("maze", puzzles, solutions, meta, extra), split)
+    return _write(args, Dataset(task.name, puzzles, solutions, meta, extra), split)
 
 
 # --- validate -----------------------------------------------------------------------------------
@@ -318,11 +233,9 @@ def _validate(args) -> int:
             f"{source}: answers are {answers.shape[1]}x{answers.shape[2]} but the puzzles in "
             f"{args.input} are {ds.puzzles.shape[1]}x{ds.puzzles.shape[2]}"
         )
-    if args.task == "sudoku":
-        from puzzles.sudoku import check_answer
-    else:
-        from puzzles.maze import check_answer
     from tqdm import tqdm
+
+    check_answer = ds.family.check_answer
 
     lines = []
     valid = 0

@@ -1,4 +1,4 @@
-"""Datasets of puzzles with optional solutions: save, load, split, and turn into tensors.
+"""Datasets of puzzles with optional solutions: save, load and split, for any registered task.
 
 Files
     ``.npz``  one compressed archive holding ``puzzles`` (N, H, W) int8, ``solutions`` (same shape,
@@ -12,6 +12,7 @@ Files
               are not kept.
     ``.csv``  Sudoku only, read-only here: a ``puzzle``/``question`` column and optionally a
               ``solution``/``answer`` column.
+    Text formats belong to each task (``Task.parse`` / ``Task.format_text``).
 """
 
 from __future__ import annotations
@@ -23,17 +24,13 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from puzzles import formats
-from puzzles.atomic import atomic_open
+from puzzles.atomic import write_files
 from puzzles.errors import UnmaskError
-from puzzles.tokens import GOAL, TASKS, TaskSpec
-
-if TYPE_CHECKING:
-    import torch
+from puzzles.task import Task, get_task, infer_task
 
 FORMAT_VERSION = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamp: identical inputs give identical bytes
@@ -57,8 +54,7 @@ class Dataset:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; expected one of {TASKS}")
+        get_task(self.task)  # an unknown task is an UnmaskError naming the known ones
         self.puzzles = np.asarray(self.puzzles)
         if self.puzzles.ndim != 3:
             raise ValueError(f"puzzles must be (N, H, W), got shape {self.puzzles.shape}")
@@ -76,10 +72,18 @@ class Dataset:
         return int(self.puzzles.shape[0])
 
     @property
+    def family(self) -> Task:
+        return get_task(self.task)
+
+    @property
     def size(self) -> int:
-        """Sudoku: n (4, 9, 16). Maze: cells per side h (grid is 2h+1 tall)."""
-        h = int(self.puzzles.shape[1])
-        return h if self.task == "sudoku" else (h - 1) // 2
+        """The family's size (Sudoku: n; maze: cells per side h, the grid is 2h+1 tall)."""
+        return self.family.size_of(*self.puzzles.shape[1:])
+
+    @property
+    def spec(self):
+        """The ``TaskSpec`` of these grids."""
+        return self.family.spec_for_grid(*self.puzzles.shape[1:])
 
     def subset(self, index: np.ndarray) -> Dataset:
         """The puzzles at ``index`` (an int array), with their solutions and extras."""
@@ -128,10 +132,39 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+def _npz_dataset_bytes(ds: Dataset) -> bytes:
+    meta = dict(ds.meta)
+    meta.update(task=ds.task, size=ds.size, count=len(ds), format_version=FORMAT_VERSION)
+    arrays = {"puzzles": ds.puzzles.astype(np.int8)}
+    if ds.solutions is not None:
+        arrays["solutions"] = ds.solutions.astype(np.int8)
+    arrays["meta"] = np.array(json.dumps(_jsonable(meta), sort_keys=True))
+    for name, arr in sorted(ds.extra.items()):
+        arr = np.asarray(arr)
+        if arr.dtype == object:
+            arr = arr.astype(str)
+        arrays[f"extra.{name}"] = arr
+    return _npz_bytes(arrays)
+
+
 def solutions_path(path: str | os.PathLike) -> Path:
     """``data/x.txt`` -> ``data/x.solutions.txt``."""
     path = Path(path)
     return path.with_name(f"{path.stem}.solutions{path.suffix}")
+
+
+def dataset_files(path: str | os.PathLike, ds: Dataset) -> dict[Path, bytes]:
+    """The files that ``save_dataset(path, ds)`` writes, as {path: bytes}, puzzles first."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return {path: _npz_dataset_bytes(ds)}
+    if suffix == ".txt":
+        files = {path: ds.family.format_text(ds.puzzles).encode()}
+        if ds.solutions is not None:
+            files[solutions_path(path)] = ds.family.format_text(ds.solutions).encode()
+        return files
+    raise UnmaskError(f"{path}: unknown dataset suffix {path.suffix!r} (use .npz or .txt)")
 
 
 def save_dataset(path: str | os.PathLike, ds: Dataset) -> list[Path]:
@@ -142,70 +175,16 @@ def save_dataset(path: str | os.PathLike, ds: Dataset) -> list[Path]:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        meta = dict(ds.meta)
-        meta.update(task=ds.task, size=ds.size, count=len(ds), format_version=FORMAT_VERSION)
-        arrays = {"puzzles": ds.puzzles.astype(np.int8)}
-        if ds.solutions is not None:
-            arrays["solutions"] = ds.solutions.astype(np.int8)
-        arrays["meta"] = np.array(json.dumps(_jsonable(meta), sort_keys=True))
-        for name, arr in sorted(ds.extra.items()):
-            arr = np.asarray(arr)
-            if arr.dtype == object:
-                arr = arr.astype(str)
-            arrays[f"extra.{name}"] = arr
-        data = _npz_bytes(arrays)
-        with atomic_open(path, "wb") as f:
-            f.write(data)
+        write_files({path: _npz_dataset_bytes(ds)})
         return [path]
     if suffix == ".txt":
-        write = formats.write_sudoku if ds.task == "sudoku" else formats.write_maze
-        written = []
-        if ds.solutions is not None:
-            write(solutions_path(path), ds.solutions)
-            written.append(solutions_path(path))
-        write(path, ds.puzzles)
-        return [path, *written]
+        files = dataset_files(path, ds)
+        write_files(files)
+        return list(files)
     raise UnmaskError(f"{path}: unknown dataset suffix {path.suffix!r} (use .npz or .txt)")
 
 
 # --- loading ----------------------------------------------------------------------------------
-
-
-def _looks_like_maze(text: str) -> bool:
-    """Maze text starts with a row of walls followed by a row of the same length framed by '#'.
-
-    (Sudoku comment lines also start with '#', so a single '#' line is not enough.)
-    """
-    rows = [r.rstrip() for r in text.split("\n")]
-    rows = [r for r in rows if r]
-    if len(rows) < 2:
-        return bool(rows) and set(rows[0]) == {"#"} and len(rows[0]) >= 5
-    first, second = rows[0], rows[1]
-    return (
-        len(first) >= 5
-        and set(first) == {"#"}
-        and len(second) == len(first)
-        and second[0] == second[-1] == "#"
-        and set(second) != {"#"}
-    )
-
-
-def _check_values(task: str, boards: np.ndarray, path: str, name: str) -> None:
-    if boards.ndim != 3:
-        raise UnmaskError(f"{path}: {name} must be (N, H, W), got shape {boards.shape}")
-    if not np.issubdtype(boards.dtype, np.integer):
-        raise UnmaskError(f"{path}: {name} must hold integers, got {boards.dtype}")
-    h, w = boards.shape[1:]
-    if task == "sudoku":
-        if h != w or h not in formats.SUDOKU_SIZES:
-            raise UnmaskError(f"{path}: {name} are {h}x{w}, not a 4x4, 9x9 or 16x16 Sudoku")
-        hi = h
-    else:
-        if h % 2 == 0 or w % 2 == 0 or h < 5 or w < 5:
-            raise UnmaskError(f"{path}: {name} are {h}x{w}, not a (2h+1)x(2w+1) maze")
-        hi = GOAL
-    if boards.size and (boards.min() < 0 or boards.max() > hi):
-        raise UnmaskError(f"{path}: {name} hold values outside 0..{hi}")
 
 
 def _load_npz(path: Path, task: str | None) -> Dataset:
@@ -228,13 +207,14 @@ def _load_npz(path: Path, task: str | None) -> Dataset:
         raise UnmaskError(f"{name}: no such file") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
         raise UnmaskError(f"{name}: not a readable .npz dataset ({err})") from None
-    if not isinstance(meta, dict) or meta.get("task") not in TASKS:
-        raise UnmaskError(f"{name}: dataset metadata names no task (sudoku or maze)")
+    if not isinstance(meta, dict) or not isinstance(meta.get("task"), str):
+        raise UnmaskError(f"{name}: dataset metadata names no task")
     if task is not None and meta["task"] != task:
         raise UnmaskError(f"{name}: holds {meta['task']} puzzles, not {task}")
-    _check_values(meta["task"], puzzles, name, "puzzles")
+    family = get_task(meta["task"])
+    family.check_boards(puzzles, name, "puzzles")
     if solutions is not None:
-        _check_values(meta["task"], solutions, name, "solutions")
+        family.check_boards(solutions, name, "solutions")
         if solutions.shape != puzzles.shape:
             raise UnmaskError(f"{name}: solutions {solutions.shape} != puzzles {puzzles.shape}")
     for k, v in extra.items():
@@ -243,6 +223,17 @@ def _load_npz(path: Path, task: str | None) -> Dataset:
     if solutions is not None:
         solutions = solutions.astype(np.int8)
     return Dataset(meta["task"], puzzles.astype(np.int8), solutions, meta, extra)
+
+
+def _text_family(path: Path, task: str | None, text: str) -> Task:
+    suffix = path.suffix.lower()
+    family = infer_task(text, suffix) if task is None else get_task(task)
+    if suffix not in family.suffixes:
+        raise UnmaskError(
+            f"{path}: {family.name} puzzles are read from "
+            f"{', '.join([*family.suffixes, '.npz'])} files, not {path.suffix or 'no suffix'}"
+        )
+    return family
 
 
 def read_answers(path: str | os.PathLike, task: str) -> np.ndarray:
@@ -259,18 +250,14 @@ def read_answers(path: str | os.PathLike, task: str) -> np.ndarray:
             raise UnmaskError(f"{path}: has no solutions array")
         return ds.solutions
     text = formats.read_text(path)
-    if task == "sudoku":
-        puzzles, solutions = formats.parse_sudoku_records(text, str(path), check_repeats=False)
-        return puzzles if solutions is None else solutions
-    if task == "maze":
-        if path.suffix.lower() == ".csv":
-            raise UnmaskError(f"{path}: mazes are read from text files, not CSV")
-        return formats.parse_maze_text(text, str(path), check_endpoints=False)
-    raise UnmaskError(f"unknown task {task!r}; expected one of {TASKS}")
+    family = _text_family(path, task, text)
+    puzzles, solutions = family.parse(text, str(path), answers=True)
+    return puzzles if solutions is None else solutions
 
 
 def load_dataset(path: str | os.PathLike, task: str | None = None) -> Dataset:
-    """Load a dataset from .npz, .txt or .csv; ``task`` None infers it (npz metadata or text).
+    """Load a dataset from .npz or a family's text format (.txt, .csv); ``task`` None infers it
+    (npz metadata, or the text's look).
 
     A .txt file picks up ``<stem>.solutions.txt`` beside it when present. Puzzles are read
     strictly (Sudoku clues may not repeat a digit; mazes need one S, one G and no path);
@@ -278,57 +265,40 @@ def load_dataset(path: str | os.PathLike, task: str | None = None) -> Dataset:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if task is not None and task not in TASKS:
-        raise UnmaskError(f"unknown task {task!r}; expected one of {TASKS}")
+    if task is not None:
+        get_task(task)
     if suffix == ".npz":
         return _load_npz(path, task)
-    if suffix not in (".txt", ".csv"):
-        raise UnmaskError(f"{path}: unknown dataset suffix {path.suffix!r} (use .npz, .txt, .csv)")
+    if suffix not in {s for t in _all_tasks() for s in t.suffixes}:
+        known = sorted({s for t in _all_tasks() for s in t.suffixes} | {".npz"})
+        raise UnmaskError(
+            f"{path}: unknown dataset suffix {path.suffix!r} (use {', '.join(known)})"
+        )
     text = formats.read_text(path)
-    if task is None:
-        task = "sudoku" if suffix == ".csv" or not _looks_like_maze(text) else "maze"
-    solutions = None
-    if task == "sudoku":
-        puzzles, solutions = formats.parse_sudoku_records(text, str(path))
-    else:
-        if suffix == ".csv":
-            raise UnmaskError(f"{path}: mazes are read from text files, not CSV")
-        puzzles = formats.parse_maze_text(text, str(path), allow_path=False)
+    family = _text_family(path, task, text)
+    puzzles, solutions = family.parse(text, str(path))
     sol_path = solutions_path(path)
     if solutions is None and suffix == ".txt" and sol_path.exists():
-        solutions = read_answers(sol_path, task)
+        solutions = read_answers(sol_path, family.name)
         if solutions.shape != puzzles.shape:
             raise UnmaskError(
                 f"{sol_path}: {len(solutions)} solutions of size {solutions.shape[1]}x"
                 f"{solutions.shape[2]} for {len(puzzles)} puzzles of size "
                 f"{puzzles.shape[1]}x{puzzles.shape[2]} in {path}"
             )
-    meta = {"task": task, "count": int(len(puzzles)), "source": path.name}
-    ds = Dataset(task, puzzles, solutions, meta)
+    meta = {"task": family.name, "count": int(len(puzzles)), "source": path.name}
+    ds = Dataset(family.name, puzzles, solutions, meta)
     ds.meta["size"] = ds.size
     return ds
 
 
-# --- tensors and splits -------------------------------------------------------------------------
+def _all_tasks() -> list[Task]:
+    from puzzles.task import tasks
+
+    return tasks()
 
 
-def to_tensors(spec: TaskSpec, ds: Dataset) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Model tokens for a dataset: (puzzle_tokens (N, L) int64, solution_tokens (N, L) or None).
-
-    Unknown cells of the puzzles are ``spec.mask_id``; L = H*W row-major (see puzzles.tokens).
-    """
-    import torch  # only loaders touch torch in puzzles/
-
-    if ds.task != spec.task or ds.puzzles.shape[1:] != (spec.height, spec.width):
-        raise UnmaskError(
-            f"dataset holds {ds.task} {ds.puzzles.shape[1]}x{ds.puzzles.shape[2]} grids but the "
-            f"model expects {spec.task} {spec.height}x{spec.width}"
-        )
-    puzzle_tokens = torch.from_numpy(spec.encode_puzzle(ds.puzzles))  # (N, L) int64
-    solution_tokens = None
-    if ds.solutions is not None:
-        solution_tokens = torch.from_numpy(spec.encode_solution(ds.solutions))  # (N, L) int64
-    return puzzle_tokens, solution_tokens
+# --- splits -------------------------------------------------------------------------
 
 
 def parse_split_spec(spec: str) -> dict[str, float]:

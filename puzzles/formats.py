@@ -449,6 +449,14 @@ def _parse_maze_block(
                     path,
                     block[r1][0],
                 )
+            r, c = where[0]
+            if r % 2 == 0 or c % 2 == 0:
+                raise PuzzleFormatError(
+                    f"{name} at column {c + 1} sits on a passage, not on a cell (cells are at odd "
+                    "rows and columns, counting from 0)",
+                    path,
+                    block[r][0],
+                )
     return codes.astype(np.int8)
 
 
@@ -512,3 +520,73 @@ def write_maze(path: str | os.PathLike, grids: np.ndarray) -> None:
     text = format_maze_text(grids)
     with atomic_open(path, "w") as f:
         f.write(text)
+
+
+def looks_like_maze(text: str) -> bool:
+    """Maze text starts with a row of walls followed by a row of the same length framed by '#'.
+
+    (Sudoku comment lines also start with '#', so a single '#' line is not enough.)
+    """
+    rows = [r.rstrip() for r in text.split("\n")]
+    rows = [r for r in rows if r]
+    if len(rows) < 2:
+        return bool(rows) and set(rows[0]) == {"#"} and len(rows[0]) >= 5
+    first, second = rows[0], rows[1]
+    return (
+        len(first) >= 5
+        and set(first) == {"#"}
+        and len(second) == len(first)
+        and second[0] == second[-1] == "#"
+        and set(second) != {"#"}
+    )
+
+
+# --- the default format of a new family: one character per cell, one block per board ---------
+
+
+def parse_char_grids(text: str, path: str, chars: str, blank: int = 0) -> np.ndarray:
+    """Boards (N, H, W) int8 from blocks of equal-length lines separated by empty lines;
+    character ``chars[code]`` stands for board code ``code`` (``chars[blank]`` or '0' or ' '
+    is a blank). The format a ``puzzles.task.Task`` gets when it defines none of its own."""
+    lut = np.full(256, -1, dtype=np.int16)
+    for code, ch in enumerate(chars):
+        lut[ord(ch)] = code
+    lut[ord("0")] = lut[ord(" ")] = blank
+    boards = []
+    for block in _maze_blocks(text):
+        width = len(block[0][1])
+        for line_no, row in block:
+            if len(row) != width:
+                raise PuzzleFormatError(
+                    f"ragged board: row has {len(row)} characters, expected {width}", path, line_no
+                )
+            bad = [i for i, ch in enumerate(row) if not ch.isascii() or lut[ord(ch)] < 0]
+            if bad:
+                raise PuzzleFormatError(
+                    f"bad character {row[bad[0]]!r} at column {bad[0] + 1} (use {chars!r})",
+                    path,
+                    line_no,
+                )
+        raw = np.frombuffer("".join(r for _, r in block).encode("ascii"), dtype=np.uint8)
+        board = lut[raw].reshape(len(block), width).astype(np.int8)
+        if boards and board.shape != boards[0].shape:
+            raise PuzzleFormatError(
+                f"mixed sizes: this board is {board.shape[0]}x{board.shape[1]} but the first is "
+                f"{boards[0].shape[0]}x{boards[0].shape[1]}",
+                path,
+                block[0][0],
+            )
+        boards.append(board)
+    if not boards:
+        raise PuzzleFormatError("no boards found (file is empty)", path)
+    return np.stack(boards)
+
+
+def format_char_grids(boards: np.ndarray, chars: str) -> str:
+    """Boards (N, H, W) as blocks of lines, one character per cell, separated by empty lines."""
+    lut = np.frombuffer(chars.encode("ascii"), dtype=np.uint8)
+    blocks = []
+    for board in np.asarray(boards):
+        rows = lut[board.astype(np.int64)]
+        blocks.append("".join(r.tobytes().decode("ascii") + "\n" for r in rows))
+    return "\n".join(blocks)

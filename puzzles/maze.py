@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import functools
 import itertools
-import multiprocessing
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
+from puzzles import formats
 from puzzles.errors import UnmaskError
-from puzzles.tokens import GOAL, OPEN, PATH, START, WALL
+from puzzles.task import Generated, PartialCheck, Task, TaskSpec, register_task
+from puzzles.tokens import GOAL, MAZE_MASK, OPEN, PATH, START, WALL
 
 __all__ = [
     "ALGORITHMS",
@@ -40,17 +39,13 @@ __all__ = [
     "GENERATORS",
     "MazeError",
     "check_answer",
-    "dfs_maze",
     "dihedral",
     "dihedral_ks",
     "dihedral_permutation",
     "generate",
     "generate_many",
-    "kruskal_maze",
-    "prim_maze",
     "shortest_path_length",
     "to_graph",
-    "wilson_maze",
 ]
 
 
@@ -261,17 +256,6 @@ def _carve_prim(rng: np.random.Generator, t: _Tables) -> _Carved:
     return g, par
 
 
-_CARVERS: dict[str, Callable[[np.random.Generator, _Tables], _Carved]] = {
-    "dfs": _carve_dfs,
-    "wilson": _carve_wilson,
-    "kruskal": _carve_kruskal,
-    "prim": _carve_prim,
-}
-
-#: Generator names in the order that ``algorithm="mix"`` cycles through them.
-ALGORITHMS: tuple[str, ...] = tuple(_CARVERS)
-
-
 def _check_size(h: int, w: int) -> None:
     if int(h) != h or int(w) != w or h < 1 or w < 1:
         raise MazeError(f"maze size must be positive whole numbers of cells, got {h}x{w}")
@@ -281,44 +265,33 @@ def _as_grid(g: bytearray, t: _Tables) -> np.ndarray:
     return np.frombuffer(bytes(g), dtype=np.int8).reshape(t.H, t.W).copy()
 
 
-def _carved_grid(carve, rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    _check_size(h, w)
-    t = _tables(int(h), int(w))
-    return _as_grid(carve(rng, t)[0], t)
+@dataclass(frozen=True)
+class MazeGenerator:
+    """A registered maze generator. Call it as ``gen(rng, h, w)`` for an int8 grid (2h+1, 2w+1)
+    of WALL/OPEN forming a perfect maze (a spanning tree of the cells), no start or goal, drawn
+    only from ``rng``; ``carve`` is its fast core on flat tables, used by ``generate``."""
+
+    name: str
+    carve: Callable[[np.random.Generator, _Tables], _Carved]
+    summary: str
+
+    def __call__(self, rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+        _check_size(h, w)
+        t = _tables(int(h), int(w))
+        return _as_grid(self.carve(rng, t)[0], t)
 
 
-def dfs_maze(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Perfect h x w maze by the recursive backtracker (long corridors, few branches).
-    Returns an int8 grid (2h+1, 2w+1) of WALL/OPEN, no start or goal; draws only from rng."""
-    return _carved_grid(_carve_dfs, rng, h, w)
-
-
-def wilson_maze(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Perfect h x w maze drawn uniformly among all spanning trees (Wilson's algorithm).
-    Returns an int8 grid (2h+1, 2w+1) of WALL/OPEN, no start or goal; draws only from rng."""
-    return _carved_grid(_carve_wilson, rng, h, w)
-
-
-def kruskal_maze(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Perfect h x w maze by randomized Kruskal (many short dead ends).
-    Returns an int8 grid (2h+1, 2w+1) of WALL/OPEN, no start or goal; draws only from rng."""
-    return _carved_grid(_carve_kruskal, rng, h, w)
-
-
-def prim_maze(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Perfect h x w maze by randomized Prim (grows outwards from a random cell).
-    Returns an int8 grid (2h+1, 2w+1) of WALL/OPEN, no start or goal; draws only from rng."""
-    return _carved_grid(_carve_prim, rng, h, w)
-
-
-#: Registry of maze generators, one signature: ``fn(rng, h, w) -> int8 grid (2h+1, 2w+1)`` of
-#: WALL/OPEN forming a perfect maze (a spanning tree of the cells), no start or goal.
-GENERATORS: dict[str, Callable[[np.random.Generator, int, int], np.ndarray]] = {
-    "dfs": dfs_maze,
-    "wilson": wilson_maze,
-    "kruskal": kruskal_maze,
-    "prim": prim_maze,
+#: The registry of maze generators, in the order that ``algorithm="mix"`` cycles through them.
+GENERATORS: dict[str, MazeGenerator] = {
+    g.name: g
+    for g in (
+        MazeGenerator("dfs", _carve_dfs, "recursive backtracker: long corridors, few branches"),
+        MazeGenerator("wilson", _carve_wilson, "uniform spanning tree (Wilson's algorithm)"),
+        MazeGenerator("kruskal", _carve_kruskal, "randomized Kruskal: many short dead ends"),
+        MazeGenerator("prim", _carve_prim, "randomized Prim: grows outwards from a random cell"),
+    )
 }
+ALGORITHMS: tuple[str, ...] = tuple(GENERATORS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,7 +488,9 @@ def generate(
     """
     h, w = _check_params(h, w, algorithm, extra_openings, min_path)
     t = _tables(h, w)
-    puz, sol, _ = _generate_one(rng, t, _CARVERS[algorithm], float(extra_openings), int(min_path))
+    puz, sol, _ = _generate_one(
+        rng, t, GENERATORS[algorithm].carve, float(extra_openings), int(min_path)
+    )
     return _as_grid(puz, t), _as_grid(sol, t)
 
 
@@ -528,27 +503,22 @@ def generate(
 CHUNK = 256
 
 
-def _many_chunk(args) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    seed_seq, first, count, h, w, algorithm, extra_openings, min_path = args
-    rng = np.random.default_rng(seed_seq)
-    t = _tables(h, w)
-    puzzles = np.empty((count, t.H * t.W), dtype=np.int8)  # (k, H*W)
-    solutions = np.empty((count, t.H * t.W), dtype=np.int8)
-    meta = []
+def _chunk(
+    rng: np.random.Generator,
+    t: _Tables,
+    first: int,
+    count: int,
+    algorithm: str,
+    extra_openings: float,
+    min_path: int,
+) -> list[Generated]:
+    out = []
     for i in range(count):
         name = ALGORITHMS[(first + i) % len(ALGORITHMS)] if algorithm == "mix" else algorithm
-        puz, sol, length = _generate_one(rng, t, _CARVERS[name], extra_openings, min_path)
-        puzzles[i] = np.frombuffer(puz, dtype=np.int8)
-        solutions[i] = np.frombuffer(sol, dtype=np.int8)
-        meta.append({"algorithm": name, "path_length": length})
-    return puzzles.reshape(count, t.H, t.W), solutions.reshape(count, t.H, t.W), meta
-
-
-def _default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        puz, sol, length = _generate_one(rng, t, GENERATORS[name].carve, extra_openings, min_path)
+        out.append(Generated(_as_grid(puz, t), _as_grid(sol, t),
+                             {"algorithm": name, "path_length": length}))  # fmt: skip
+    return out
 
 
 def generate_many(
@@ -562,51 +532,31 @@ def generate_many(
     workers: int | None = None,
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """``count`` mazes as :func:`generate` makes them, reproducible from ``seed``.
+    """``count`` mazes as :func:`generate` makes them, reproducible from ``seed``
+    (``puzzles.task.generate_many``).
 
     ``algorithm="mix"`` cycles dfs, wilson, kruskal, prim by maze index (maze i uses
     ``ALGORITHMS[i % 4]``). The mazes are made in chunks of :data:`CHUNK`, chunk c drawing from
     ``np.random.SeedSequence(seed).spawn(...)[c]``, so the same arguments give the same arrays
     for any ``workers`` (default: all usable cores), and a smaller ``count`` gives a prefix.
-    A tqdm bar on stderr shows progress unless ``progress=False``.
 
     Returns ``(puzzles, solutions, meta)``: int8 arrays (count, 2h+1, 2w+1) and one dict per
     maze ``{"algorithm": name, "path_length": moves from S to G}``.
     """
-    from tqdm import tqdm
+    from puzzles.task import generate_many as run
 
     h, w = _check_params(h, w, algorithm, extra_openings, min_path, allow_mix=True)
-    if int(count) != count or count < 0:
-        raise MazeError(f"count must be a whole number >= 0, got {count}")
-    if int(seed) != seed or seed < 0:
-        raise MazeError(f"seed must be a whole number >= 0, got {seed}")
-    count = int(count)
-    t = _tables(h, w)
-    starts = list(range(0, count, CHUNK))
-    seqs = np.random.SeedSequence(int(seed)).spawn(len(starts))
-    jobs = [
-        (seq, s, min(CHUNK, count - s), h, w, algorithm, float(extra_openings), int(min_path))
-        for seq, s in zip(seqs, starts, strict=True)
+    try:
+        puzzles, solutions, extra = run(
+            TASK, maze_grid_spec(h, w), count, seed, workers=workers, progress=progress,
+            algorithm=algorithm, extra_openings=float(extra_openings), min_path=int(min_path),
+        )  # fmt: skip
+    except ValueError as err:
+        raise MazeError(str(err)) from None
+    meta = [
+        {"algorithm": str(a), "path_length": int(n)}
+        for a, n in zip(extra.get("algorithm", []), extra.get("path_length", []), strict=True)
     ]
-    workers = _default_workers() if workers is None else max(1, int(workers))
-    workers = min(workers, len(jobs))
-    parts = []
-    with tqdm(total=count, unit="maze", disable=not progress, file=sys.stderr) as bar:
-        if workers <= 1:
-            for job in jobs:
-                parts.append(_many_chunk(job))
-                bar.update(job[2])
-        else:
-            with multiprocessing.get_context().Pool(workers) as pool:
-                for part in pool.imap(_many_chunk, jobs):
-                    parts.append(part)
-                    bar.update(len(part[2]))
-    if not parts:
-        empty = np.empty((0, t.H, t.W), dtype=np.int8)
-        return empty, empty.copy(), []
-    puzzles = np.concatenate([p[0] for p in parts])  # (count, H, W)
-    solutions = np.concatenate([p[1] for p in parts])
-    meta = [m for p in parts for m in p[2]]
     return puzzles, solutions, meta
 
 
@@ -740,6 +690,9 @@ def check_answer(puzzle: np.ndarray, answer: np.ndarray) -> str | None:
     reason, s, g = _start_goal(p)
     if reason:
         return reason
+    for pos, name in ((s, "start"), (g, "goal")):
+        if pos[0] % 2 == 0 or pos[1] % 2 == 0:
+            return f"puzzle has its {name} {_rc(pos)} on a passage, not on a cell"
 
     fixed = _first((p != OPEN) & (a != p))
     if fixed:
@@ -829,3 +782,200 @@ def dihedral_permutation(height: int, width: int, k: int) -> np.ndarray:
     ``dihedral(grid, k).ravel() == grid.ravel()[perm]``; for vectorised use on token rows
     (``tokens[:, perm]``)."""
     return dihedral(np.arange(height * width, dtype=np.int64).reshape(height, width), k).ravel()
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact solver and the task.
+# ---------------------------------------------------------------------------------------------
+
+
+def solve(puzzle: np.ndarray) -> np.ndarray | None:
+    """One shortest S-G path of ``puzzle`` (H, W) marked with PATH (BFS over grid positions,
+    neighbours tried up, down, left, right), or None when G cannot be reached."""
+    p = np.asarray(puzzle)
+    reason, s, g = _start_goal(p)
+    if reason:
+        return None
+    H, W = p.shape
+    free = p != WALL
+    parent = {s: s}
+    front = [s]
+    while front and g not in parent:
+        nxt = []
+        for r, c in front:
+            for nb in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= nb[0] < H and 0 <= nb[1] < W and free[nb] and nb not in parent:
+                    parent[nb] = (r, c)
+                    nxt.append(nb)
+        front = nxt
+    if g not in parent:
+        return None
+    sol = p.astype(np.int8).copy()
+    cur = parent[g]
+    while cur != s:
+        sol[cur] = PATH
+        cur = parent[cur]
+    return sol
+
+
+def maze_grid_spec(h: int, w: int | None = None) -> TaskSpec:
+    """Spec of an h x w-cell maze: (2h+1) x (2w+1) tokens, values OPEN/PATH, mask id 5."""
+    w = h if w is None else w
+    if isinstance(h, bool) or isinstance(w, bool) or int(h) != h or int(w) != w or h < 2 or w < 2:
+        raise ValueError(f"maze needs at least 2x2 cells, got {h}x{w}")
+    return TaskSpec("maze", 2 * int(h) + 1, 2 * int(w) + 1, num_values=2, mask_id=MAZE_MASK,
+                    vocab_size=6)  # fmt: skip
+
+
+def _shift_sum(x):
+    """(B, H, W) -> (B, H, W): how many of each position's 4 neighbours are set."""
+    import torch.nn.functional as F
+
+    p = F.pad(x.float(), (1, 1, 1, 1))
+    return p[:, :-2, 1:-1] + p[:, 2:, 1:-1] + p[:, 1:-1, :-2] + p[:, 1:-1, 2:]
+
+
+class MazeTask(Task):
+    """Mazes as a ``puzzles.task.Task``: (2h+1) x (2w+1) grids of OPEN/PATH/WALL/START/GOAL;
+    the values are OPEN and PATH, walls, S and G are context tokens."""
+
+    name = "maze"
+    title = "Maze"
+    size_flag = "--cells"
+    size_help = "cells per side h; the grid is (2h+1) x (2h+1) tokens (default 10)"
+    size_aliases = ("--size",)
+    default_size = 10
+    token_offset = 0
+    blank = OPEN
+    max_code = GOAL
+    suffixes = (".txt",)
+    generators = (*ALGORITHMS, "mix")
+    generator_option = "algorithm"
+    seed_chunk = CHUNK
+    generate_help = "mazes with a shortest-path solution"
+    generate_description = (
+        "Perfect mazes from a spanning-tree generator, optionally with extra openings so "
+        "that several shortest paths exist; start and goal are random distinct cells and "
+        "the solution marks one shortest path."
+    )
+
+    def spec(self, size: int, width: int | None = None) -> TaskSpec:
+        return maze_grid_spec(size, width)
+
+    def size_of(self, height: int, width: int) -> int:
+        if height % 2 == 0 or width % 2 == 0 or height < 5 or width < 5:
+            raise ValueError(f"{height}x{width} is not a (2h+1)x(2w+1) maze")
+        return (int(height) - 1) // 2
+
+    def spec_for_grid(self, height: int, width: int) -> TaskSpec:
+        self.size_of(height, width)
+        return maze_grid_spec((height - 1) // 2, (width - 1) // 2)
+
+    def vocabulary(self, spec: TaskSpec) -> list[str]:
+        return ["open", "path", "wall", "start", "goal", "mask"]
+
+    def train_defaults(self, size: int, tiny: bool) -> dict:
+        return {"train_size": 20000}
+
+    def add_generate_args(self, parser) -> None:
+        parser.add_argument(
+            "--cells",
+            type=int,
+            default=10,
+            help="cells per side h; the grid is (2h+1) x (2h+1) characters (default 10)",
+        )
+        parser.add_argument(
+            "--algorithm",
+            default="dfs",
+            choices=self.generators,
+            help="maze generator: "
+            + "; ".join(f"{g.name}: {g.summary}" for g in GENERATORS.values())
+            + "; mix: a different one per maze (default dfs)",
+        )
+        parser.add_argument(
+            "--extra-openings",
+            type=float,
+            default=0.0,
+            metavar="F",
+            help="fraction 0..1 of remaining inner walls to open, creating loops and several "
+            "shortest paths (default 0: a perfect maze)",
+        )
+        parser.add_argument(
+            "--min-path",
+            type=int,
+            default=0,
+            metavar="L",
+            help="redraw start and goal until the shortest path is at least L steps (default 0)",
+        )
+
+    def generate_options(self, args) -> tuple[TaskSpec, dict]:
+        if args.cells < 2:
+            raise UnmaskError(f"--cells must be at least 2, got {args.cells}")
+        if not 0.0 <= args.extra_openings <= 1.0:
+            raise UnmaskError(f"--extra-openings must lie in 0..1, got {args.extra_openings}")
+        if args.min_path < 0:
+            raise UnmaskError(f"--min-path must be at least 0, got {args.min_path}")
+        _check_params(args.cells, None, args.algorithm, args.extra_openings, args.min_path, True)
+        options = dict(
+            algorithm=args.algorithm, extra_openings=args.extra_openings, min_path=args.min_path
+        )
+        return maze_grid_spec(args.cells), options
+
+    def generate_chunk(self, rng, spec, first, count, algorithm="dfs", extra_openings=0.0,
+                       min_path=0):  # fmt: skip
+        h, w = (spec.height - 1) // 2, (spec.width - 1) // 2
+        h, w = _check_params(h, w, algorithm, extra_openings, min_path, allow_mix=True)
+        return _chunk(rng, _tables(h, w), first, count, algorithm, float(extra_openings),
+                      int(min_path))  # fmt: skip
+
+    def generate(self, rng, spec, **options) -> Generated:
+        return self.generate_chunk(rng, spec, 0, 1, **options)[0]
+
+    def sniff(self, text: str) -> bool:
+        return formats.looks_like_maze(text)
+
+    def parse(self, text: str, path: str, *, answers: bool = False):
+        grids = formats.parse_maze_text(text, path, allow_path=answers, check_endpoints=not answers)
+        return grids, None
+
+    def format_text(self, boards: np.ndarray) -> str:
+        return formats.format_maze_text(boards)
+
+    def check_answer(self, puzzle, answer) -> str | None:
+        return check_answer(puzzle, answer)
+
+    def solve(self, puzzle) -> np.ndarray | None:
+        return solve(puzzle)
+
+    def partial_check(self, spec: TaskSpec, tokens):
+        """The local rules of a path: a PATH position has exactly two neighbours on the chain
+        (PATH, S or G), S and G one each. Conflict: a revealed chain position with more
+        neighbours on the chain than that, or fewer that still could be (chain or masked).
+        Allowed: OPEN unless a chain neighbour then has too few possible neighbours left;
+        PATH unless the position itself or a chain neighbour then breaks its count."""
+        import torch
+
+        B = tokens.shape[0]
+        grid = tokens.view(B, spec.height, spec.width)  # (B, H, W)
+        masked = grid == spec.mask_id
+        is_path = grid == PATH
+        chain = is_path | (grid == START) | (grid == GOAL)
+        need = 2.0 * is_path + 1.0 * (chain & ~is_path)  # (B, H, W): 2 for PATH, 1 for S/G
+        on = _shift_sum(chain)  # chain neighbours
+        could = _shift_sum(chain | masked)  # neighbours that are or may become chain
+        conflict = chain & ((on > need) | (could < need))
+        ok = chain & ~conflict  # chain positions that a new neighbour value could break
+        breaks_open = _shift_sum(ok & (could == need)) > 0  # OPEN here leaves one short
+        breaks_path = (on > 2) | (could < 2) | (_shift_sum(ok & (on == need)) > 0)
+        allowed = torch.stack((~breaks_open | ~masked, ~breaks_path | ~masked), dim=-1)
+        L = spec.num_cells
+        return PartialCheck(masked.view(B, L), conflict.view(B, L), allowed.view(B, L, 2))
+
+    def symmetry_pool(self, rng, spec, size):
+        ks = dihedral_ks(spec.height, spec.width)
+        cells = np.stack([dihedral_permutation(spec.height, spec.width, k) for k in ks])
+        tokens = np.tile(np.arange(spec.vocab_size), (len(ks), 1))
+        return cells, tokens  # (P, L), (P, vocab): the whole dihedral group, no draws
+
+
+TASK = register_task(MazeTask())

@@ -24,13 +24,16 @@ the grid's unavoidable sets (needed). See ``benchmarks/bench_sudoku_generate.py`
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from puzzles import formats
+from puzzles.task import Generated as TaskGenerated
+from puzzles.task import PartialCheck, Task, TaskSpec, register_task
 
 BOXES = (2, 3, 4)
 
@@ -722,11 +725,6 @@ def generate(rng: np.random.Generator, box: int = 3, clues: int | None = None) -
     return Generated(puzzle, solution, difficulty(puzzle))
 
 
-def _generate_one(job: tuple[np.random.SeedSequence, int, int | None]) -> Generated:
-    seed_seq, box, clues = job
-    return generate(np.random.default_rng(seed_seq), box, clues)
-
-
 def generate_many(
     count: int,
     seed: int,
@@ -735,53 +733,23 @@ def generate_many(
     workers: int | None = None,
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, list[Difficulty]]:
-    """Generate ``count`` puzzles in parallel, reproducibly.
+    """Generate ``count`` puzzles in parallel, reproducibly (``puzzles.task.generate_many``).
 
     Puzzle k is drawn from its own generator seeded by ``SeedSequence(seed).spawn(count)[k]``,
-    so the output depends only on (count, seed, box, clues), never on ``workers`` (default:
-    ``os.cpu_count()``). Shows a tqdm bar on stderr when ``progress``.
-
-    Returns puzzles int8 (N, n, n), solutions int8 (N, n, n) and one ``Difficulty`` per puzzle.
+    so the output depends only on (count, seed, box, clues), never on ``workers`` (default: all
+    usable cores). Returns puzzles int8 (N, n, n), solutions int8 (N, n, n) and one
+    ``Difficulty`` per puzzle.
     """
-    from tqdm import tqdm
+    from puzzles.task import generate_many as run
 
-    if count < 0:
-        raise ValueError(f"count must be >= 0, got {count}")
     if box not in BOXES:
         raise ValueError(f"box must be one of {BOXES}, got {box}")
-    n = box * box
-    if clues is not None and not 0 <= clues <= n * n:
-        raise ValueError(f"clues must lie in 0..{n * n}, got {clues}")
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    jobs = [(s, box, clues) for s in np.random.SeedSequence(seed).spawn(count)]
-    puzzles = np.zeros((count, n, n), dtype=np.int8)  # (N, n, n)
-    solutions = np.zeros((count, n, n), dtype=np.int8)  # (N, n, n)
-    difficulties: list[Difficulty] = []
-    bar = tqdm(
-        total=count, desc=f"sudoku {n}x{n}", unit="puzzle", file=sys.stderr, disable=not progress
+    puzzles, solutions, extra = run(
+        TASK, TASK.spec(box * box), count, seed, workers=workers, progress=progress, clues=clues
     )
-    with bar:
-        if workers == 1 or count <= 1:
-            results = map(_generate_one, jobs)
-            pool = None
-        else:
-            import multiprocessing
-
-            pool = multiprocessing.get_context().Pool(min(workers, count))
-            chunk = max(1, min(64, count // (workers * 8)))
-            results = pool.imap(_generate_one, jobs, chunksize=chunk)  # keeps job order
-        try:
-            for k, gen in enumerate(results):
-                puzzles[k] = gen.puzzle
-                solutions[k] = gen.solution
-                difficulties.append(gen.difficulty)
-                bar.update(1)
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+    fields = [f.name for f in dataclasses.fields(Difficulty)]
+    columns = [extra[f"difficulty_{f}"].tolist() for f in fields] if count else []
+    difficulties = [Difficulty(*row) for row in zip(*columns, strict=True)]
     return puzzles, solutions, difficulties
 
 
@@ -866,3 +834,144 @@ def random_symmetry(rng: np.random.Generator, *boards) -> tuple[np.ndarray, ...]
         raise ValueError("all boards must have the same shape")
     cell_perm, digit_perm = symmetry_permutation(rng, n)
     return tuple(digit_perm[a.ravel()[cell_perm]].reshape(n, n).astype(np.int8) for a in arrs)
+
+
+# --- the task ---------------------------------------------------------------------------------
+
+
+class SudokuTask(Task):
+    """Sudoku as a ``puzzles.task.Task``: n x n boards (n = 4, 9, 16), 0 blank, digits 1..n;
+    tokens digit - 1, mask id n."""
+
+    name = "sudoku"
+    title = "Sudoku"
+    size_flag = "--size"
+    size_help = "grid side n: 4, 9 or 16 (default 9)"
+    default_size = 9
+    token_offset = 1
+    blank = 0
+    max_code = 16
+    suffixes = (".txt", ".csv")
+    generators = ("minimal",)
+    seed_chunk = 1  # one random stream per puzzle (the datasets in benchmarks/data rely on it)
+    generate_help = "Sudoku puzzles with a unique solution"
+    generate_description = (
+        "Random complete grids, then clue removal that keeps the solution unique (minimal "
+        "puzzles unless --clues). Stores each puzzle's difficulty in .npz files."
+    )
+
+    def spec(self, size: int) -> TaskSpec:
+        if isinstance(size, bool) or size not in (4, 9, 16):
+            raise ValueError(f"Sudoku size must be 4, 9 or 16, got {size}")
+        return TaskSpec("sudoku", size, size, num_values=size, mask_id=size, vocab_size=size + 1)
+
+    def size_of(self, height: int, width: int) -> int:
+        if height != width or height not in (4, 9, 16):
+            raise ValueError(f"{height}x{width} is not a 4x4, 9x9 or 16x16 Sudoku")
+        return int(height)
+
+    def vocabulary(self, spec: TaskSpec) -> list[str]:
+        return [*("123456789ABCDEFG"[: spec.num_values]), "mask"]
+
+    def train_defaults(self, size: int, tiny: bool) -> dict:
+        # clue_mask_prob: half the rows masked inside a real puzzle's blanks
+        steps = (600 if tiny else 2000) if size == 4 else 40000
+        return {"steps": steps, "train_size": {9: 50000}.get(size, 2000), "clue_mask_prob": 0.5}
+
+    def add_generate_args(self, parser) -> None:
+        parser.add_argument(
+            "--size", type=int, default=9, choices=(4, 9, 16), help="grid side (default 9)"
+        )
+        parser.add_argument(
+            "--clues",
+            type=int,
+            default=None,
+            help="stop removing clues at this many givens (default: remove until minimal)",
+        )
+
+    def generate_options(self, args) -> tuple[TaskSpec, dict]:
+        from puzzles.errors import UnmaskError
+
+        spec = self.spec(args.size)
+        n = args.size
+        if args.clues is not None and not 0 <= args.clues <= n * n:
+            raise UnmaskError(
+                f"--clues must lie in 0..{n * n} for a {n}x{n} Sudoku, got {args.clues}"
+            )
+        return spec, {"clues": args.clues}
+
+    def generator_meta(self, spec: TaskSpec, options: dict) -> dict:
+        clues = options.get("clues")
+        return {
+            "name": "puzzles.sudoku.generate_many",
+            "box": _box_of_n(spec.height),
+            "clues": clues if clues is not None else "minimal",
+        }
+
+    def generate(self, rng: np.random.Generator, spec: TaskSpec, clues: int | None = None):
+        gen = generate(rng, _box_of_n(spec.height), clues)
+        extra = {f"difficulty_{k}": v for k, v in dataclasses.asdict(gen.difficulty).items()}
+        return TaskGenerated(gen.puzzle, gen.solution, extra)
+
+    def sniff(self, text: str) -> bool:
+        return not formats.looks_like_maze(text)
+
+    def parse(self, text: str, path: str, *, answers: bool = False):
+        return formats.parse_sudoku_records(text, path, check_repeats=not answers)
+
+    def format_text(self, boards: np.ndarray) -> str:
+        return formats.format_sudoku_text(boards)
+
+    def check_answer(self, puzzle, answer) -> str | None:
+        return check_answer(puzzle, answer)
+
+    def solve(self, puzzle) -> np.ndarray | None:
+        return solve(puzzle, limit=1).solution
+
+    def partial_check(self, spec: TaskSpec, tokens):
+        """Conflicts: a revealed digit that a peer (row, column or box) also holds, both cells
+        flagged. Allowed: the digits no revealed peer holds."""
+        import torch
+
+        n = spec.num_values
+        units = _unit_table(n, tokens.device)  # (L, 3) unit ids of each cell
+        masked = tokens == spec.mask_id  # (B, L)
+        digit = tokens.clamp(max=n - 1)  # (B, L)
+        onehot = torch.nn.functional.one_hot(digit, n) & ~masked.unsqueeze(-1)  # (B, L, n)
+        member = _membership(n, tokens.device)  # (3n, L) float
+        counts = torch.einsum("ul,bld->bud", member, onehot.float())  # (B, 3n, n) digits/unit
+        seen = counts[:, units]  # (B, L, 3, n): counts in each of the cell's units
+        dup = seen.gather(-1, digit[:, :, None, None].expand(-1, -1, 3, 1)).squeeze(-1) > 1
+        conflict = dup.any(-1) & ~masked  # (B, L)
+        allowed = (seen == 0).all(2) | ~masked.unsqueeze(-1)  # (B, L, n)
+        return PartialCheck(masked, conflict, allowed)
+
+    def symmetry_pool(self, rng: np.random.Generator, spec: TaskSpec, size: int):
+        n = spec.num_values
+        pool = [symmetry_permutation(rng, n) for _ in range(size)]
+        cells = np.stack([c for c, _ in pool])  # (P, L) old flat index of each new cell
+        # digit relabel on tokens (token = digit - 1); the mask id maps to itself
+        relabel = np.stack([np.concatenate([d[1:] - 1, [n]]) for _, d in pool])  # (P, n+1)
+        return cells, relabel
+
+
+@functools.cache
+def _unit_table(n: int, device):
+    import torch
+
+    g = _geometry(_box_of_n(n))
+    return torch.tensor(g.cell_units, dtype=torch.long, device=device)  # (L, 3)
+
+
+@functools.cache
+def _membership(n: int, device):
+    import torch
+
+    g = _geometry(_box_of_n(n))
+    member = torch.zeros(3 * n, n * n)
+    for u, cells in enumerate(g.units):
+        member[u, list(cells)] = 1.0
+    return member.to(device)  # (3n, L)
+
+
+TASK = register_task(SudokuTask())

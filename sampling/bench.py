@@ -14,9 +14,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from puzzles.atomic import atomic_write_text
-from puzzles.tokens import TaskSpec
-from sampling.samplers import Sampler
+from puzzles.atomic import write_files
+from puzzles.task import TaskSpec
+from sampling.loop import Sampler
 from sampling.solve import solve_puzzles, warm_up
 
 CSV_FIELDS = (
@@ -41,6 +41,7 @@ CSV_FIELDS = (
     "device",
     "batch_size",
     "temperature",
+    "constrain",
 )
 
 
@@ -67,6 +68,7 @@ def run_bench(
     temperature: float = 0.0,
     seed: int = 0,
     progress: bool = False,
+    constrain: bool = False,
     context: dict | None = None,
 ) -> list[dict]:
     """Run every (label, sampler) on the same puzzle boards (N, H, W); no retries.
@@ -90,6 +92,7 @@ def run_bench(
             temperature=temperature,
             seed=seed,
             progress=progress,
+            constrain=constrain,
         )
         s = report.summary()
         rows.append(
@@ -107,6 +110,7 @@ def run_bench(
                 "seconds": s["seconds"],
                 "mean_unknown_cells": unknown,
                 "temperature": temperature,
+                "constrain": constrain,
                 **(context or {}),
             }
         )
@@ -118,11 +122,9 @@ def run_bench(
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """The bench rows as a markdown table (mazes get the mean open-cell count too)."""
-    maze = bool(rows) and rows[0].get("task") == "maze"
-    head = ["sampler", "accuracy", "mean NFE", "median NFE", "NFE speed-up", "puzzles/s"]
-    if maze:
-        head.append("open cells")
+    """The bench rows as a markdown table, with the mean number of cells to fill per puzzle."""
+    head = ["sampler", "accuracy", "mean NFE", "median NFE", "NFE speed-up", "puzzles/s",
+            "cells to fill"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         speed = "-" if r["speedup_nfe"] is None else f"{r['speedup_nfe']:.2f}x"
@@ -134,8 +136,7 @@ def markdown_table(rows: list[dict]) -> str:
             speed,
             f"{r['puzzles_per_second']:.1f}",
         ]
-        if maze:
-            cells.append(f"{r['mean_unknown_cells']:.1f}")
+        cells.append(f"{r['mean_unknown_cells']:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     refs = sorted({r["reference"] for r in rows})
     note = (
@@ -146,8 +147,8 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
-def write_bench(prefix: str, rows: list[dict]) -> tuple[str, str]:
-    """Write PREFIX.csv and PREFIX.json (atomically); returns their paths."""
+def bench_files(prefix: str, rows: list[dict]) -> dict[str, str]:
+    """{PREFIX.csv: text, PREFIX.json: text} for ``write_files`` (written all-or-nothing)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -155,7 +156,12 @@ def write_bench(prefix: str, rows: list[dict]) -> tuple[str, str]:
         flat = dict(r)
         flat["params"] = ";".join(f"{k}={v}" for k, v in r["params"].items() if v is not None)
         writer.writerow(flat)
-    csv_path, json_path = f"{prefix}.csv", f"{prefix}.json"
-    atomic_write_text(csv_path, buf.getvalue())
-    atomic_write_text(json_path, json.dumps(rows, indent=2) + "\n")
+    return {f"{prefix}.csv": buf.getvalue(), f"{prefix}.json": json.dumps(rows, indent=2) + "\n"}
+
+
+def write_bench(prefix: str, rows: list[dict]) -> tuple[str, str]:
+    """Write PREFIX.csv and PREFIX.json (all-or-nothing); returns their paths."""
+    files = bench_files(prefix, rows)
+    write_files(files)
+    csv_path, json_path = files
     return csv_path, json_path

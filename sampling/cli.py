@@ -8,10 +8,17 @@ import sys
 
 import numpy as np
 
-from puzzles.atomic import atomic_write_text
+from puzzles.argtypes import nonneg_float, nonneg_int, number, positive_int
+from puzzles.atomic import check_outputs, write_files
 from puzzles.errors import UnmaskError
-from puzzles.tokens import TASKS, TaskSpec
-from sampling.samplers import PROXIES, SAMPLERS, Sampler, make_sampler, parse_sampler_specs
+from puzzles.task import task_names
+from sampling.loop import Sampler
+from sampling.samplers import SAMPLERS
+from sampling.specs import make_sampler, parse_sampler_specs
+from sampling.stats import PROXIES
+
+fraction = number(0.0, 1.0, low_open=True)  # tau in (0, 1]
+positive_temperature = number(0.0, low_open=True)
 
 DEFAULT_BENCH_SAMPLERS = (
     "topk:k=1,eb:gamma=0.01,eb:gamma=0.1,eb:gamma=1,threshold:tau=0.9,random:k=1,dus,dus:two_d=true"
@@ -44,18 +51,22 @@ def add_sampler_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--gamma",
-        type=float,
+        type=nonneg_float,
         help="eb: entropy budget in nats per pass; larger reveals more cells per pass "
         "(default 0.01)",
     )
     g.add_argument(
         "--proxy", choices=PROXIES, help="eb/topk: error proxy that orders cells (default entropy)"
     )
-    g.add_argument("--k", type=int, help="topk/random: cells revealed per pass (default 1)")
     g.add_argument(
-        "--tau", type=float, help="threshold: confidence threshold in (0, 1] (default 0.9)"
+        "--k", type=positive_int, help="topk/random: cells revealed per pass (default 1)"
     )
-    g.add_argument("--block", type=int, help="dus: cells per block (default: all masked cells)")
+    g.add_argument(
+        "--tau", type=fraction, help="threshold: confidence threshold in (0, 1] (default 0.9)"
+    )
+    g.add_argument(
+        "--block", type=positive_int, help="dus: cells per block (default: all masked cells)"
+    )
     g.add_argument(
         "--two-d",
         dest="two_d",
@@ -63,15 +74,25 @@ def add_sampler_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="dus: dilate over rows and columns of the grid instead of the row-major order",
     )
+    add_temperature_seed(g)
+    g.add_argument(
+        "--constrain",
+        action="store_true",
+        help="give probability 0 to values the puzzle's rules already rule out (a digit a peer "
+        "holds, a path cell that would branch) before the error proxies are computed",
+    )
+
+
+def add_temperature_seed(g) -> None:
     g.add_argument(
         "--temperature",
-        type=float,
+        type=nonneg_float,
         default=0.0,
         help="0 places the most likely value (default); T > 0 draws from softmax(logits/T)",
     )
     g.add_argument(
         "--seed",
-        type=int,
+        type=nonneg_int,
         default=0,
         help="seed for draws and random orders; the same puzzle and seed give the same answer "
         "in solve, animate and plot (default 0)",
@@ -84,11 +105,11 @@ def sampler_flags_given(args) -> list[str]:
     return ["--" + d.replace("_", "-") for d in dests]
 
 
-def sampler_from_args(args, spec: TaskSpec | None = None) -> tuple[str, Sampler]:
+def sampler_from_args(args) -> tuple[str, Sampler]:
     """(label, Sampler) from the ``add_sampler_args`` flags; a knob of another sampler is an error.
 
     The label reads like a ``--samplers`` spec with the defaults filled in (``eb:gamma=0.01,
-    proxy=entropy``); ``spec`` gives the 2-D DUS plan its grid.
+    proxy=entropy``).
     """
     name = args.sampler or "eb"
     kwargs = {}
@@ -102,11 +123,8 @@ def sampler_from_args(args, spec: TaskSpec | None = None) -> tuple[str, Sampler]
         elif value is not None:
             flag = "--" + knob.replace("_", "-")
             raise UnmaskError(f"{flag} applies to --sampler {' or '.join(owners)}, not {name}")
-    shown = dict(kwargs)
-    if name == "dus" and kwargs.get("two_d") and spec is not None:
-        kwargs.update(height=spec.height, width=spec.width)  # the 2-D plan needs the grid
     sampler = make_sampler(name, **kwargs)
-    label = name + (":" + ",".join(f"{k}={_fmt(v)}" for k, v in shown.items()) if shown else "")
+    label = name + (":" + ",".join(f"{k}={_fmt(v)}" for k, v in kwargs.items()) if kwargs else "")
     return label, sampler
 
 
@@ -126,22 +144,24 @@ def register(sub) -> None:
         description=(
             "Solve every puzzle in --input with a masked diffusion model and write one answer per "
             "puzzle, in the same order and text format, to --output. Answers are checked by the "
-            "exact validator; --stats writes accuracy, NFE and speed as JSON."
+            "exact validator; --stats writes accuracy, NFE and speed as JSON. Output paths are "
+            "checked before any work: an output that is an input, or that cannot be written, is "
+            "refused."
         ),
     )
-    p.add_argument("task", choices=TASKS, help="puzzle kind")
+    p.add_argument("task", choices=task_names(), help="puzzle kind")
     _add_io(p)
     add_sampler_args(p)
     p.add_argument(
         "--retries",
-        type=int,
+        type=nonneg_int,
         default=0,
         help="re-sample puzzles whose answer fails the validator up to R times (default 0)",
     )
     p.add_argument(
         "--retry-temperature",
-        type=float,
-        help="temperature of retries (default: --temperature if > 0, else 0.5)",
+        type=positive_temperature,
+        help="temperature of retries, > 0 (default: --temperature if > 0, else 0.5)",
     )
     p.add_argument("--output", required=True, metavar="FILE", help="answers, one per puzzle")
     p.add_argument("--stats", metavar="FILE.json", help="also write accuracy/NFE/speed as JSON")
@@ -152,11 +172,11 @@ def register(sub) -> None:
         help="compare samplers on the same puzzles (accuracy, NFE, speed)",
         description=(
             "Run each sampler of --samplers on the same puzzles and print a markdown table of "
-            "accuracy, mean NFE, speed-up in NFE against top-1 and puzzles per second; write "
-            "PREFIX.csv and PREFIX.json for plots (`unmask plot`)."
+            "accuracy, mean NFE, speed-up in NFE against top-1 and puzzles per second; with "
+            "--out, also write PREFIX.csv and PREFIX.json for plots (`unmask plot bench`)."
         ),
     )
-    b.add_argument("task", choices=TASKS, help="puzzle kind")
+    b.add_argument("task", choices=task_names(), help="puzzle kind")
     _add_io(b)
     b.add_argument(
         "--samplers",
@@ -165,11 +185,17 @@ def register(sub) -> None:
         "'key=value' adds to it, e.g. 'topk:k=1,eb:gamma=0.1,proxy=confidence,dus:two_d=true' "
         f"(default: {DEFAULT_BENCH_SAMPLERS})",
     )
-    b.add_argument("--limit", type=int, help="use only the first N puzzles")
-    b.add_argument("--temperature", type=float, default=0.0, help="draw temperature (default 0)")
-    b.add_argument("--seed", type=int, default=0, help="seed for draws and random orders")
+    b.add_argument("--limit", type=positive_int, help="use only the first N puzzles")
+    add_temperature_seed(b)
     b.add_argument(
-        "--out", required=True, metavar="PREFIX", help="write PREFIX.csv and PREFIX.json"
+        "--constrain",
+        action="store_true",
+        help="zero the probability of values the puzzle's rules rule out (every sampler)",
+    )
+    b.add_argument(
+        "--out",
+        metavar="PREFIX",
+        help="also write PREFIX.csv and PREFIX.json (default: print the table only)",
     )
     b.set_defaults(func=_bench)
 
@@ -187,44 +213,49 @@ def _add_io(p: argparse.ArgumentParser) -> None:
         "--device", default="auto", help="auto (cuda when available), cpu or cuda (default auto)"
     )
     p.add_argument(
-        "--batch-size", type=int, default=256, help="puzzles per forward pass (default 256)"
+        "--batch-size",
+        type=positive_int,
+        default=256,
+        help="puzzles per forward pass (default 256)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _load(args):
-    """(dataset, loaded model, spec, device) for --input/--checkpoint/--device."""
-    from models.checkpoint import load_model
-    from puzzles.datasets import load_dataset
-    from sampling.solve import resolve_device
+def input_paths(args) -> dict[str, str]:
+    """The files a command reads (--input, its solutions file beside it, --checkpoint), for
+    ``check_outputs``."""
+    from pathlib import Path
 
-    if args.batch_size < 1:
-        raise UnmaskError(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.temperature < 0:
-        raise UnmaskError(f"--temperature must be >= 0, got {args.temperature}")
+    from puzzles.datasets import solutions_path
+
+    paths = {"--input": args.input}
+    sidecar = solutions_path(args.input)
+    if Path(args.input).suffix.lower() == ".txt" and sidecar.exists():
+        paths["--input (solutions)"] = str(sidecar)
+    if getattr(args, "checkpoint", None):
+        paths["--checkpoint"] = args.checkpoint
+    return paths
+
+
+def load_inputs(args):
+    """(dataset, loaded model, spec, device) for --input/--checkpoint/--device."""
+    from puzzles.datasets import load_dataset
+    from sampling.solve import load_for, resolve_device
+
     ds = load_dataset(args.input, task=args.task)
     if len(ds) == 0:
         raise UnmaskError(f"{args.input}: no puzzles")
     device = resolve_device(args.device)
-    loaded = load_model(args.checkpoint, task=args.task, size=ds.size, device=device)
-    spec: TaskSpec = loaded.spec
-    if ds.puzzles.shape[1:] != (spec.height, spec.width):
-        raise UnmaskError(
-            f"{args.input}: {args.task} grids are {ds.puzzles.shape[1]}x{ds.puzzles.shape[2]} but "
-            f"the model {loaded.path} expects {spec.height}x{spec.width}"
-        )
-    return ds, loaded, spec, device
+    loaded = load_for(args.checkpoint, ds.spec, device, source=args.input)
+    return ds, loaded, loaded.spec, device
 
 
 def _solve(args) -> int:
-    from puzzles.formats import write_maze, write_sudoku
     from sampling.solve import solve_puzzles
 
-    sampler_from_args(args)  # knob errors before the model loads
-    if args.retries < 0:
-        raise UnmaskError(f"--retries must be >= 0, got {args.retries}")
-    ds, loaded, spec, device = _load(args)
-    _, sampler = sampler_from_args(args, spec)  # with the grid, for the 2-D DUS plan
+    _, sampler = sampler_from_args(args)  # knob errors before the model loads
+    check_outputs({"--output": args.output, "--stats": args.stats}, input_paths(args))
+    ds, loaded, spec, device = load_inputs(args)
     report = solve_puzzles(
         loaded.model,
         spec,
@@ -237,8 +268,9 @@ def _solve(args) -> int:
         retries=args.retries,
         retry_temperature=args.retry_temperature,
         progress=not args.quiet,
+        constrain=args.constrain,
     )
-    (write_sudoku if args.task == "sudoku" else write_maze)(args.output, report.answers)
+    files = {args.output: ds.family.format_text(report.answers)}
     s = report.summary()
     if args.stats:
         stats = {
@@ -254,9 +286,11 @@ def _solve(args) -> int:
             "temperature": args.temperature,
             "seed": args.seed,
             "retries": args.retries,
+            "constrain": args.constrain,
             "per_puzzle": report.per_puzzle(),
         }
-        atomic_write_text(args.stats, json.dumps(stats, indent=2) + "\n")
+        files[args.stats] = json.dumps(stats, indent=2) + "\n"
+    write_files(files)
     print(
         f"solved {s['solved']}/{s['n']} ({100 * s['accuracy']:.1f}%) with {sampler!r}; "
         f"mean NFE {s['mean_nfe']:.2f} (median {s['median_nfe']:g}); "
@@ -271,12 +305,13 @@ def _solve(args) -> int:
 
 
 def _bench(args) -> int:
-    from sampling.bench import markdown_table, run_bench, write_bench
+    from sampling.bench import bench_files, markdown_table, run_bench
 
-    if args.limit is not None and args.limit < 1:
-        raise UnmaskError(f"--limit must be >= 1, got {args.limit}")
-    ds, loaded, spec, device = _load(args)
-    samplers = parse_sampler_specs(args.samplers, height=spec.height, width=spec.width)
+    samplers = parse_sampler_specs(args.samplers)
+    if args.out is not None:
+        outputs = {"--out (csv)": f"{args.out}.csv", "--out (json)": f"{args.out}.json"}
+        check_outputs(outputs, input_paths(args))
+    ds, loaded, spec, device = load_inputs(args)
     puzzles = ds.puzzles if args.limit is None else ds.puzzles[: args.limit]
     rows = run_bench(
         loaded.model,
@@ -288,6 +323,7 @@ def _bench(args) -> int:
         temperature=args.temperature,
         seed=args.seed,
         progress=not args.quiet,
+        constrain=args.constrain,
         context={
             "task": args.task,
             "size": ds.size,
@@ -299,6 +335,8 @@ def _bench(args) -> int:
     )
     print(f"{args.task} {ds.size}: {len(puzzles)} puzzles, model {loaded.path}, device {device}\n")
     print(markdown_table(rows))
-    csv_path, json_path = write_bench(args.out, rows)
-    print(f"wrote {csv_path} and {json_path}")
+    if args.out is not None:
+        files = bench_files(args.out, rows)
+        write_files(files)
+        print(f"wrote {' and '.join(files)}")
     return 0

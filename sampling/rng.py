@@ -37,15 +37,20 @@ def mix64(x: torch.Tensor) -> torch.Tensor:
     return x ^ _shr(x, 31)
 
 
-def _key(seeds: torch.Tensor, stream: int, step: int) -> torch.Tensor:
-    # (A,) int64: one key per row for this (stream, step).
-    counter = torch.tensor(stream * 1_000_003 + step + 1, dtype=torch.long, device=seeds.device)
+def _key(seeds: torch.Tensor, stream: int, step: int | torch.Tensor) -> torch.Tensor:
+    # (A,) int64: one key per row for this (stream, step); ``step`` an int or (A,) per row.
+    if isinstance(step, torch.Tensor):
+        counter = step.to(device=seeds.device, dtype=torch.long) + (stream * 1_000_003 + 1)
+    else:
+        counter = torch.tensor(stream * 1_000_003 + step + 1, dtype=torch.long, device=seeds.device)
     return mix64(seeds.long() + counter * _GOLDEN)
 
 
-def uniform(seeds: torch.Tensor, stream: int, step: int, shape: tuple[int, ...]) -> torch.Tensor:
+def uniform(
+    seeds: torch.Tensor, stream: int, step: int | torch.Tensor, shape: tuple[int, ...]
+) -> torch.Tensor:
     """Uniforms in (0, 1), float64, of shape (A, *shape): element [a, i...] hashes
-    (seeds[a], stream, step, flat index i)."""
+    (seeds[a], stream, step (or step[a]), flat index i)."""
     n = 1
     for s in shape:
         n *= s
@@ -55,7 +60,9 @@ def uniform(seeds: torch.Tensor, stream: int, step: int, shape: tuple[int, ...])
     return (_shr(h, 11).double() + 0.5) * (2.0**-53)
 
 
-def gumbel(seeds: torch.Tensor, stream: int, step: int, shape: tuple[int, ...]) -> torch.Tensor:
+def gumbel(
+    seeds: torch.Tensor, stream: int, step: int | torch.Tensor, shape: tuple[int, ...]
+) -> torch.Tensor:
     """Standard Gumbel noise, float32, shape (A, *shape); argmax(logits/T + noise) draws
     from softmax(logits/T)."""
     u = uniform(seeds, stream, step, shape)

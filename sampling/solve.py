@@ -1,7 +1,7 @@
 """Solving many puzzles: batches, devices, exact validation and retries.
 
-Shared by ``unmask solve``, ``unmask bench`` and the animations in ``viz`` (which call
-``solve_tokens`` or a sampler once and read the returned trace).
+Shared by ``unmask solve``, ``unmask bench`` and the pictures in ``viz`` (which get their traces
+from ``trace_puzzle`` and never run a sampling loop of their own).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import torch
 from tqdm import tqdm
 
 from puzzles.errors import UnmaskError
-from puzzles.tokens import TaskSpec
+from puzzles.task import TaskSpec, check_answers
 from sampling import rng
 from sampling.base import SampleResult
-from sampling.samplers import Sampler
+from sampling.loop import Sampler
 
 DEFAULT_RETRY_TEMPERATURE = 0.5
 
@@ -75,11 +75,13 @@ def solve_tokens(
     row_seeds: torch.Tensor | None = None,
     progress: bool = False,
     record: bool = True,
+    constrain: bool = False,
 ) -> SampleResult:
     """Run ``sampler`` over puzzle tokens (N, L) in batches on ``device``.
 
     Row seeds (when the sampler draws) are fixed for all N rows before the first batch, from
     ``row_seeds`` or else ``generator``, so the answers do not depend on ``batch_size``.
+    ``constrain``: zero the probability of values the task's partial check rules out.
     Returns one ``SampleResult`` for all N rows, on the CPU.
     """
     if batch_size < 1:
@@ -96,7 +98,14 @@ def solve_tokens(
             tokens = puzzle_tokens[start:stop].to(device)  # (b, L)
             seeds = None if row_seeds is None else row_seeds[start:stop].to(device)
             res = sampler.sample(
-                fn, tokens, spec.mask_id, temperature=temperature, row_seeds=seeds, record=record
+                fn,
+                tokens,
+                spec.mask_id,
+                grid=spec.grid,
+                temperature=temperature,
+                row_seeds=seeds,
+                record=record,
+                constrain=constrainer(spec) if constrain else None,
             )
             results.append(
                 SampleResult(*(None if t is None else t.cpu() for t in vars(res).values()))
@@ -109,22 +118,29 @@ def solve_tokens(
     return _cat(results)
 
 
-def check_answers(spec: TaskSpec, puzzles, answers) -> list[str | None]:
-    """Exact validation: None where ``answers[i]`` solves ``puzzles[i]``, else the reason.
+def constrainer(spec: TaskSpec):
+    """``tokens (A, L) -> allowed (A, L, V)`` from the task's partial-board check."""
+    family = spec.family
 
-    Both are boards (N, H, W) or tokens (N, H*W) (numpy arrays or tensors); tokens are decoded
-    with ``spec``. Sudoku uses ``puzzles.sudoku.check_answer``, mazes ``puzzles.maze.check_answer``.
-    """
-    if spec.task == "sudoku":
-        from puzzles.sudoku import check_answer
-    else:
-        from puzzles.maze import check_answer
+    def allowed(tokens: torch.Tensor) -> torch.Tensor:
+        return family.partial_check(spec, tokens).allowed
 
-    def boards(x) -> np.ndarray:
-        x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-        return spec.decode(x) if x.ndim == 2 else x
+    return allowed
 
-    return [check_answer(p, a) for p, a in zip(boards(puzzles), boards(answers), strict=True)]
+
+def explain_failures(spec: TaskSpec, puzzles: np.ndarray, reasons: list[str | None]) -> None:
+    """In place: prefix the reason of every failed puzzle that has no solution at all with
+    "unsolvable", found by the task's exact solver (only failures are checked)."""
+    family = spec.family
+    for i, reason in enumerate(reasons):
+        if reason is None:
+            continue
+        try:
+            solution = family.solve(puzzles[i])
+        except NotImplementedError:
+            return
+        if solution is None:
+            reasons[i] = f"unsolvable: the puzzle has no solution ({reason})"
 
 
 @dataclass
@@ -186,6 +202,7 @@ def solve_puzzles(
     retries: int = 0,
     retry_temperature: float | None = None,
     progress: bool = False,
+    constrain: bool = False,
 ) -> SolveReport:
     """Solve puzzle boards (N, H, W), validate exactly and retry the failures.
 
@@ -226,6 +243,7 @@ def solve_puzzles(
             row_seeds=rng.derive_seeds(seed, idx, attempt),
             progress=progress,
             record=False,
+            constrain=constrain,
         )
         _sync(device)
         seconds += time.perf_counter() - t0
@@ -238,6 +256,7 @@ def solve_puzzles(
         todo = np.array([i for i, r in zip(todo.tolist(), found, strict=True) if r is not None],
                         dtype=np.int64)  # fmt: skip
     answers = spec.decode(answer_tokens.numpy())
+    explain_failures(spec, puzzles, reasons)
     return SolveReport(answers, reasons, nfe, attempts, seconds)
 
 
@@ -248,3 +267,50 @@ def warm_up(model: Callable, spec: TaskSpec, device: str | torch.device, batch_s
     with torch.inference_mode():
         forward_fn(model, device)(tokens)
     _sync(device)
+
+
+def trace_puzzle(
+    model: Callable,
+    spec: TaskSpec,
+    board: np.ndarray,
+    samplers: list[tuple[str, Sampler]],
+    *,
+    index: int = 0,
+    seed: int = 0,
+    temperature: float = 0.0,
+    device: str | torch.device = "cpu",
+    constrain: bool = False,
+) -> list[tuple[SampleResult, str]]:
+    """Solve one puzzle board (H, W) once per sampler and keep the whole trace.
+
+    Randomness is what ``unmask solve --seed SEED`` gives puzzle ``index`` on its first attempt,
+    so a picture shows the same answer as the solve run. Returns, per sampler, the
+    ``SampleResult`` (one row, with entropies and probabilities at reveal) and the exact
+    validator's verdict: "valid answer" or "invalid: <reason>".
+    """
+    tokens = torch.from_numpy(spec.encode_puzzle(board[None]))  # (1, L)
+    seeds = rng.derive_seeds(seed, torch.tensor([index]), 0)  # (1,)
+    out = []
+    for _, sampler in samplers:
+        result = solve_tokens(
+            model, spec, tokens, sampler, batch_size=1, device=device, temperature=temperature,
+            row_seeds=seeds, record=True, constrain=constrain,
+        )  # fmt: skip
+        reasons = check_answers(spec, board[None], result.tokens)
+        explain_failures(spec, board[None], reasons)
+        out.append((result, "valid answer" if reasons[0] is None else f"invalid: {reasons[0]}"))
+    return out
+
+
+def load_for(checkpoint: str | None, spec: TaskSpec, device: torch.device | str, source: str):
+    """The model for puzzles of ``spec`` (``checkpoint``, or by default the shipped model for
+    the task and size), checked against their grid; ``source`` names the input in messages."""
+    from models.checkpoint import load_model
+
+    loaded = load_model(checkpoint, task=spec.task, size=spec.size, device=resolve_device(device))
+    if loaded.spec.grid != spec.grid:
+        raise UnmaskError(
+            f"{source}: {spec.task} grids are {spec.height}x{spec.width} but the model "
+            f"{loaded.path} expects {loaded.spec.height}x{loaded.spec.width}"
+        )
+    return loaded

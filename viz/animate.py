@@ -26,12 +26,12 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from puzzles.atomic import atomic_write_bytes
 from puzzles.errors import UnmaskError
 from puzzles.tokens import TaskSpec
 from viz import board as B
+from viz.renderers import renderer_for
 from viz.trace import RowTrace, frame_steps, state_at
 
 FORMATS = (".gif", ".mp4")
@@ -220,11 +220,6 @@ class AnimationFigure:
         """The canvas as rendered by the last ``rgb()``: (height_px, width_px, 4), no copy."""
         return np.asarray(self.canvas.buffer_rgba())
 
-    def rgb_full(self) -> np.ndarray:
-        """The current frame drawn from scratch (slow; for checking ``rgb``)."""
-        self._base = None
-        return self.rgb()
-
     def cell_pixel(self, panel: int, row: int, col: int, dx: float = 0.5, dy: float = 0.5):
         """(y, x) pixel of the point ``(col + dx, row + dy)`` of a board, in ``rgb()`` arrays."""
         x, y = self.axes[panel].transData.transform((col + dx, row + dy))
@@ -258,28 +253,7 @@ def _legend_handles(spec: TaskSpec) -> list:
         markeredgewidth=2.5,
         label="revealed in this pass",
     )
-    if spec.task == "sudoku":
-        return [
-            Patch(facecolor=B.GIVEN_FILL, edgecolor="black", label="given (bold)"),
-            Patch(facecolor=B.MASKED_SUDOKU, edgecolor="black", label="still masked"),
-            outline,
-        ]
-    return [
-        Patch(facecolor=B.WALL_FILL, edgecolor="black", label="wall"),
-        Patch(facecolor=B.START_GOAL_FILL, edgecolor="black", label="start S / goal G"),
-        Patch(facecolor=B.MASKED_MAZE, edgecolor="black", label="still masked"),
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markersize=6,
-            markerfacecolor="#7f7f7f",
-            markeredgecolor="none",
-            label="revealed, off the path (dot)",
-        ),
-        outline,
-    ]
+    return [*renderer_for(spec).legend(spec), outline]
 
 
 @dataclass(frozen=True)

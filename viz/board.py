@@ -1,4 +1,4 @@
-"""Drawing one Sudoku or maze board on a matplotlib ``Axes``, frame after frame.
+"""Drawing one board on a matplotlib ``Axes``, frame after frame (its look: ``viz.renderers``).
 
 ``BoardArtist`` creates its artists once (an RGBA image for the cell fills, one text per cell,
 one line collection for the highlight outlines) and ``update(state)`` only changes their data, so
@@ -16,20 +16,13 @@ from matplotlib.patches import Circle
 from matplotlib.path import Path
 from matplotlib.text import Text
 
-from puzzles.tokens import GOAL, PATH, START, WALL, TaskSpec
+from puzzles.task import TaskSpec
+from viz.renderers import renderer_for
 from viz.trace import FrameState
 
-# Palette (colour-blind safe: a viridis scale for scores, greys for structure).
-GIVEN_FILL = "#cfcfcf"  # Sudoku givens
-START_GOAL_FILL = "#e66100"  # maze S and G (white letters); no viridis colour is orange
-MASKED_SUDOKU = "#ffffff"  # Sudoku cells still masked
-MASKED_MAZE = "#b3b3b3"  # maze corridor cells still masked
-WALL_FILL = "#262626"
-REVEALED_OPEN = "#ffffff"  # revealed maze cells off the path (their score shows as a dot)
 NO_SCORE_FILL = "#7f7f7f"  # revealed cell whose trace has no score (should not happen)
 HIGHLIGHT_OUTER = "#000000"
 HIGHLIGHT_INNER = "#ffffff"
-GRID_THIN = "#9a9a9a"
 
 
 def board_inches(spec: TaskSpec) -> float:
@@ -57,34 +50,6 @@ def setup_board_axes(ax: Axes, spec: TaskSpec) -> None:
         side.set_visible(False)
 
 
-def draw_sudoku_lines(ax: Axes, spec: TaskSpec, pts: float) -> list:
-    """Thin cell lines and thick box lines (box = sqrt(n)); returns their collections."""
-    n = spec.height
-    box = int(round(np.sqrt(n)))
-    thin = [k for k in range(n + 1) if k % box]
-    thick = [k for k in range(n + 1) if k % box == 0]
-    lw_thin = max(0.5, pts / 60)
-    lw_thick = max(1.5, pts / 16)
-    return [
-        ax.vlines(thin, 0, n, colors=GRID_THIN, linewidths=lw_thin, zorder=3),
-        ax.hlines(thin, 0, n, colors=GRID_THIN, linewidths=lw_thin, zorder=3),
-        ax.vlines(
-            thick, 0, n, colors="black", linewidths=lw_thick, zorder=4, capstyle="projecting"
-        ),
-        ax.hlines(
-            thick, 0, n, colors="black", linewidths=lw_thick, zorder=4, capstyle="projecting"
-        ),
-    ]
-
-
-SUDOKU_DIGITS = "123456789ABCDEFG"  # as in the project's text format (puzzles.formats)
-
-
-def digit_label(token: int) -> str:
-    """Sudoku token (digit - 1) -> the character shown: 1-9, then A-G on 16x16 boards."""
-    return SUDOKU_DIGITS[int(token)]
-
-
 def text_color(rgba: np.ndarray) -> str:
     """Black or white, whichever reads better on the fill (relative luminance)."""
     r, g, b = rgba[:3]
@@ -101,32 +66,14 @@ def _outline_segments(cells: np.ndarray, width: int, inset: float) -> list[np.nd
     return segs
 
 
-def draw_endpoints(ax: Axes, cells: np.ndarray, w: int, pts: float) -> dict[int, Text]:
-    """Write S and G in white on a maze's start and goal; ``cells`` is the flat (H*W,) board,
-    ``pts`` a cell's size in points. Returns {flat index: Text}."""
-    texts = {}
-    for idx in np.flatnonzero((cells == START) | (cells == GOAL)):
-        r, c = divmod(int(idx), w)
-        texts[int(idx)] = ax.text(
-            c + 0.5,
-            r + 0.53,
-            "S" if cells[idx] == START else "G",
-            ha="center",
-            va="center",
-            fontsize=pts * 0.7,
-            fontweight="bold",
-            color="white",
-            zorder=5,
-        )
-    return texts
-
-
 class BoardArtist:
     """The artists of one board; ``update(state)`` points them at a ``FrameState``.
 
-    Layers, bottom to top: the cell-fill image and Sudoku grid lines (``fill_layers``), maze
-    dots (score of revealed cells off the path), one text per cell index (Sudoku digits, maze S
-    and G), and the highlight outlines of the cells revealed in the current step (``overlay``).
+    What the board looks like comes from the family's renderer (``viz.renderers``). Layers,
+    bottom to top: the cell-fill image and grid lines (``fill_layers``), dots (score of revealed
+    cells the renderer marks with a dot, such as maze cells off the path), one text per cell
+    (values, or fixed marks such as a maze's S and G), and the highlight outlines of the cells
+    revealed in the current step (``overlay``).
     ``draw_board`` draws all but the overlay; ``draw_cells`` redraws only some cells on top of
     an earlier rendering. ``puzzle`` (L,) holds the given tokens (-1 where masked).
     """
@@ -135,6 +82,7 @@ class BoardArtist:
         self, ax: Axes, spec: TaskSpec, cmap: Colormap, norm: Normalize, puzzle: np.ndarray
     ):
         self.ax, self.spec, self.cmap, self.norm = ax, spec, cmap, norm
+        self.renderer = renderer_for(spec)
         setup_board_axes(ax, spec)
         pts = cell_points(ax, spec)
         self.pts = pts
@@ -149,23 +97,23 @@ class BoardArtist:
         self.fill_layers: list = [self.image]
         self.texts: dict[int, Text] = {}
         self.dots: dict[int, Circle] = {}
-        if spec.task == "sudoku":
-            self.fill_layers.extend(draw_sudoku_lines(ax, spec, pts))
+        self.fill_layers.extend(self.renderer.draw_lines(ax, spec, pts))
+        if self.renderer.has_text(spec):
             size = pts * (0.55 if spec.height < 10 else 0.5)
             for idx in range(spec.num_cells):
                 r, c = divmod(idx, w)
                 self.texts[idx] = ax.text(
                     c + 0.5, r + 0.53, "", ha="center", va="center", fontsize=size, zorder=5
                 )
-        else:
-            # Revealed cells off the path: white with a dot in their score's colour.
-            # One circle per maze cell to fill (separate artists draw identically whether all
-            # or a few are drawn, unlike a scatter, so ``draw_cells`` matches a full redraw).
+        if self.renderer.score_mark == "dot":
+            # One circle per cell to fill (separate artists draw identically whether all or a
+            # few are drawn, unlike a scatter, so ``draw_cells`` matches a full redraw).
             for idx in np.flatnonzero(puzzle < 0):
                 r, c = divmod(int(idx), w)
                 dot = Circle((c + 0.5, r + 0.5), 0.19, linewidth=0, zorder=3, visible=False)
                 self.dots[int(idx)] = ax.add_patch(dot)
-            self.texts.update(draw_endpoints(ax, puzzle, w, pts))
+        self.fixed_texts = self.renderer.draw_marks(ax, spec, puzzle, pts)
+        self.texts.update(self.fixed_texts)
         # Highlight: a black outer and a white inner outline read on every fill colour.
         lw = float(np.clip(pts / 8, 2.5, 6.0))
         style = dict(capstyle="projecting", joinstyle="miter")  # closed corners
@@ -185,23 +133,13 @@ class BoardArtist:
         """(H, W, 4) RGBA cell fills for ``state``."""
         spec = self.spec
         values = state.values
-        rgba = np.empty((spec.num_cells, 4))
-        if spec.task == "sudoku":
-            rgba[:] = to_rgba(MASKED_SUDOKU)
-            rgba[state.given] = to_rgba(GIVEN_FILL)
-        else:
-            rgba[:] = to_rgba(MASKED_MAZE)
-            rgba[state.given & (values == WALL)] = to_rgba(WALL_FILL)
-            rgba[state.given & ((values == START) | (values == GOAL))] = to_rgba(START_GOAL_FILL)
+        rgba = self.renderer.base_fills(spec, values, state.given)
         rev = state.revealed
         if rev.any():
             score = state.score[rev]
             colored = np.asarray(self.cmap(self.norm(np.nan_to_num(score, nan=0.0))))
             colored[np.isnan(score)] = to_rgba(NO_SCORE_FILL)
-            if spec.task == "maze":
-                on_path = values[rev] == PATH
-                colored = np.where(on_path[:, None], colored, to_rgba(REVEALED_OPEN))
-            rgba[rev] = colored
+            rgba[rev] = self.renderer.revealed_fills(values[rev], colored)
         rgba[:, 3] = 1.0
         return rgba.reshape(spec.height, spec.width, 4)
 
@@ -211,17 +149,18 @@ class BoardArtist:
         self.image.set_data(rgba)
         flat = rgba.reshape(-1, 4)
         w = self.spec.width
-        if self.spec.task == "sudoku":
-            for idx, text in self.texts.items():
-                v = int(state.values[idx])
-                if v < 0:
-                    text.set_text("")
-                    continue
-                text.set_text(digit_label(v))
-                text.set_color(text_color(flat[idx]))
-                text.set_fontweight("bold" if state.given[idx] else "normal")
-        else:
-            off = state.revealed & (state.values != PATH)
+        for idx, text in self.texts.items():
+            if idx in self.fixed_texts:
+                continue
+            v = int(state.values[idx])
+            if v < 0:
+                text.set_text("")
+                continue
+            text.set_text(self.renderer.label(self.spec, v))
+            text.set_color(text_color(flat[idx]))
+            text.set_fontweight("bold" if state.given[idx] else "normal")
+        if self.dots:
+            off = self.renderer.dotted(state.values, state.revealed)
             colors = self.cmap(self.norm(np.nan_to_num(state.score)))  # (L, 4)
             for idx, dot in self.dots.items():
                 dot.set_visible(bool(off[idx]))
@@ -230,11 +169,6 @@ class BoardArtist:
         segs = _outline_segments(np.flatnonzero(state.highlighted), w, self.inset)
         self.outline_outer.set_segments(segs)
         self.outline_inner.set_segments(segs)
-
-    def outline_probe(self) -> tuple[float, float]:
-        """(dx, dy) in cell units of a point on the black part of a cell's highlight outline
-        (its left side, halfway down), for tests that read pixels."""
-        return self.inset + 0.35 * self.outline_width / self.pts, 0.5
 
     @property
     def artists(self) -> list:

@@ -1,8 +1,9 @@
 """Subcommands owned by the viz package: ``unmask animate`` and ``unmask plot order|bench|training``.
 
-``animate`` and ``plot order`` load one puzzle and a model, call ``sampling.solve.solve_tokens``
-once per sampler to get its trace, and draw that trace; viz has no sampling loop of its own.
-Heavy imports (torch, matplotlib) happen inside the handlers so ``unmask --help`` stays quick.
+``animate`` and ``plot order`` load one puzzle and a model through ``sampling`` (the loader that
+checks the model against the grid, and ``trace_puzzle``, which returns one ``SampleResult`` per
+sampler) and draw those traces; viz has no sampling loop of its own. Heavy imports (torch,
+matplotlib) happen inside the handlers so ``unmask --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from puzzles.argtypes import nonneg_int, positive_float
+from puzzles.atomic import check_outputs
 from puzzles.errors import UnmaskError
+from puzzles.task import task_names
 from sampling.cli import add_sampler_args, sampler_flags_given, sampler_from_args
 
 # --------------------------------------------------------------------------------------------
@@ -27,7 +31,7 @@ def _add_puzzle_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--index",
-        type=int,
+        type=nonneg_int,
         default=0,
         metavar="I",
         help="which puzzle of the file to draw, 0-based (default: 0)",
@@ -56,7 +60,7 @@ def register(sub) -> None:
             "timeline (a sampler that finishes early holds its last frame)."
         ),
     )
-    anim.add_argument("task", choices=("sudoku", "maze"), help="puzzle kind")
+    anim.add_argument("task", choices=task_names(), help="puzzle kind")
     _add_puzzle_args(anim)
     add_sampler_args(anim)
     anim.add_argument(
@@ -73,10 +77,12 @@ def register(sub) -> None:
         help="what a revealed cell's colour shows: entropy (nats) or probability of the placed "
         "value, both at reveal (default: entropy)",
     )
-    anim.add_argument("--fps", type=float, default=4.0, help="frames per second (default: 4)")
+    anim.add_argument(
+        "--fps", type=positive_float, default=4.0, help="frames per second (default: 4)"
+    )
     anim.add_argument(
         "--hold-frames",
-        type=int,
+        type=nonneg_int,
         default=4,
         help="extra frames showing the finished board at the end (default: 4)",
     )
@@ -107,7 +113,7 @@ def register(sub) -> None:
     order.add_argument(
         "task",
         nargs="?",
-        choices=("sudoku", "maze"),
+        choices=task_names(),
         help="puzzle kind (default: inferred from the file)",
     )
     _add_puzzle_args(order)
@@ -149,20 +155,19 @@ def register(sub) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def samplers_from_compare(specs: list[str], spec) -> list:
+def samplers_from_compare(specs: list[str]) -> list:
     """[(label, Sampler)] from --compare specs (each may itself hold several, comma-separated)."""
-    from sampling.samplers import parse_sampler_specs
+    from sampling.specs import parse_sampler_specs
 
     out = []
     for text in specs:
-        out.extend(parse_sampler_specs(text, height=spec.height, width=spec.width))
+        out.extend(parse_sampler_specs(text))
     return out
 
 
 def load_puzzle(path: str, task: str | None, index: int):
     """(TaskSpec, puzzle board (H, W), dataset) for puzzle ``index`` of ``path``."""
     from puzzles.datasets import load_dataset
-    from puzzles.tokens import maze_spec, sudoku_spec
 
     if not Path(path).exists():
         raise UnmaskError(f"{path}: no such file")
@@ -171,74 +176,32 @@ def load_puzzle(path: str, task: str | None, index: int):
         raise UnmaskError(f"{path}: holds no puzzles")
     if not 0 <= index < len(ds):
         raise UnmaskError(f"{path}: no puzzle #{index} (the file has {len(ds)}, numbered from 0)")
-    board = ds.puzzles[index]
-    h, w = board.shape
-    if ds.task == "sudoku":
-        spec = sudoku_spec(h)
-    else:
-        spec = maze_spec((h - 1) // 2, (w - 1) // 2)
-    return spec, board, ds
+    return ds.spec, ds.puzzles[index], ds
 
 
-def _load_model(args, spec, size: int):
-    from models.checkpoint import load_model
-    from sampling.solve import resolve_device
-
-    device = resolve_device(args.device)
-    loaded = load_model(args.checkpoint, task=spec.task, size=size, device=device)
-    if (loaded.spec.height, loaded.spec.width) != (spec.height, spec.width):
-        raise UnmaskError(
-            f"{loaded.path}: model is for {loaded.spec.height}x{loaded.spec.width} grids, "
-            f"the puzzle is {spec.height}x{spec.width}"
-        )
-    return loaded, device
-
-
-def traces_for(args, spec, board, size: int, samplers):
-    """Run each (label, sampler) once on the puzzle.
+def traces_for(args, spec, board, samplers):
+    """Run each (label, sampler) once on the puzzle (``sampling.solve.trace_puzzle``).
 
     Returns ([RowTrace], [outcome text], model path); the outcome comes from the exact
     validator: "valid answer" or "invalid: <reason>".
     """
-    import torch
-
-    from sampling import rng
-    from sampling.solve import check_answers, solve_tokens
+    from sampling.solve import load_for, resolve_device, trace_puzzle
     from viz.trace import row_trace
 
-    loaded, device = _load_model(args, spec, size)
-    if args.temperature < 0:
-        raise UnmaskError(f"--temperature must be >= 0, got {args.temperature}")
-    tokens = torch.from_numpy(spec.encode_puzzle(board[None]))  # (1, L)
-    # The seed `unmask solve` would give this puzzle on its first attempt.
-    seeds = rng.derive_seeds(args.seed, torch.tensor([args.index]), 0)  # (1,)
-    traces, outcomes = [], []
-    for _, sampler in samplers:
-        result = solve_tokens(
-            loaded.model,
-            spec,
-            tokens,
-            sampler,
-            batch_size=1,
-            device=device,
-            temperature=args.temperature,
-            row_seeds=seeds,
-            record=True,
-        )
-        traces.append(row_trace(result, 0))
-        reason = check_answers(spec, board[None], result.tokens)[0]
-        outcomes.append("valid answer" if reason is None else f"invalid: {reason}")
-    return traces, outcomes, loaded.path
+    device = resolve_device(args.device)
+    loaded = load_for(args.checkpoint, spec, device, source=args.input)
+    results = trace_puzzle(
+        loaded.model, spec, board, samplers, index=args.index, seed=args.seed,
+        temperature=args.temperature, device=device, constrain=args.constrain,
+    )  # fmt: skip
+    traces = [row_trace(result, 0) for result, _ in results]
+    return traces, [outcome for _, outcome in results], loaded.path
 
 
 def _puzzle_title(spec, path: str, index: int) -> str:
-    task = "Sudoku" if spec.task == "sudoku" else "Maze"
-    size = (
-        f"{spec.height}x{spec.width}"
-        if spec.task == "sudoku"
-        else f"{(spec.height - 1) // 2}x{(spec.width - 1) // 2} cells"
-    )
-    return f"{task} {size}, puzzle #{index} of {Path(path).name}"
+    from viz.renderers import renderer_for
+
+    return f"{renderer_for(spec).title(spec)}, puzzle #{index} of {Path(path).name}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,6 +215,7 @@ def cmd_animate(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise UnmaskError(f"--out {out}: animations are written as .gif or .mp4")
+    check_outputs({"--out": out}, _inputs(args))
     spec, board, ds = load_puzzle(args.input, args.task, args.index)
     if args.compare:
         given = sampler_flags_given(args)
@@ -261,10 +225,10 @@ def cmd_animate(args) -> int:
                 f"{flag} does not combine with --compare; put knobs in each spec, "
                 'e.g. --compare "topk:k=1" "eb:gamma=0.1"'
             )
-        samplers = samplers_from_compare(args.compare, spec)
+        samplers = samplers_from_compare(args.compare)
     else:
-        samplers = [sampler_from_args(args, spec)]
-    traces, outcomes, model_path = traces_for(args, spec, board, ds.size, samplers)
+        samplers = [sampler_from_args(args)]
+    traces, outcomes, model_path = traces_for(args, spec, board, samplers)
     title = f"{_puzzle_title(spec, args.input, args.index)} · model {Path(model_path).name}"
     info = write_animation(
         spec,
@@ -291,9 +255,10 @@ def cmd_plot_order(args) -> int:
 
     if Path(args.out).suffix.lower() not in FIGURE_FORMATS:
         raise UnmaskError(f"--out {args.out}: figures are written as .png, .svg or .pdf")
+    check_outputs({"--out": args.out}, _inputs(args))
+    label, sampler = sampler_from_args(args)
     spec, board, ds = load_puzzle(args.input, args.task, args.index)
-    label, sampler = sampler_from_args(args, spec)
-    traces, outcomes, model_path = traces_for(args, spec, board, ds.size, [(label, sampler)])
+    traces, outcomes, model_path = traces_for(args, spec, board, [(label, sampler)])
     fig = order_figure(
         spec,
         traces[0],
@@ -311,6 +276,7 @@ def cmd_plot_bench(args) -> int:
 
     if Path(args.out).suffix.lower() not in FIGURE_FORMATS:
         raise UnmaskError(f"--out {args.out}: figures are written as .png, .svg or .pdf")
+    check_outputs({"--out": args.out}, {f"RESULTS #{i + 1}": p for i, p in enumerate(args.results)})
     points = read_bench(args.results)
     path = save_figure(bench_figure(points, title=args.title), args.out)
     series = bench_series(points)
@@ -325,6 +291,13 @@ def cmd_plot_training(args) -> int:
     if out.suffix.lower() not in FIGURE_FORMATS:
         raise UnmaskError(f"--out {out}: figures are written as .png, .svg or .pdf")
     logs = read_training_logs(args.dir)
+    check_outputs({"--out": out}, {f"log {log.path}": log.path for log in logs})
     path = save_figure(training_figure(logs, root=args.dir), out)
     print(f"wrote {path} (from {', '.join(str(log.path) for log in logs)})")
     return 0
+
+
+def _inputs(args) -> dict:
+    from sampling.cli import input_paths
+
+    return input_paths(args)

@@ -20,18 +20,17 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
-from matplotlib.collections import LineCollection
-from matplotlib.colors import BoundaryNorm, to_rgba
+from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from matplotlib.patheffects import withStroke
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from puzzles.atomic import atomic_open
 from puzzles.errors import UnmaskError
-from puzzles.tokens import GOAL, PATH, START, WALL, TaskSpec
+from puzzles.task import TaskSpec
 from viz import board as B
+from viz.renderers import renderer_for
 from viz.trace import RowTrace
 
 FIGURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -103,11 +102,8 @@ def order_figure(
     revealed = steps >= 1
     rgba[revealed] = cmap(norm(steps[revealed]))
     tokens = trace.tokens
-    if spec.task == "sudoku":
-        rgba[~revealed] = to_rgba(B.GIVEN_FILL)
-    else:
-        rgba[~revealed & (tokens == WALL)] = to_rgba(B.WALL_FILL)
-        rgba[~revealed & ((tokens == START) | (tokens == GOAL))] = to_rgba(B.START_GOAL_FILL)
+    renderer = renderer_for(spec)
+    rgba[~revealed] = renderer.order_given_fills(spec, tokens, ~revealed)[~revealed]
     ax.imshow(
         rgba.reshape(spec.height, spec.width, 4),
         extent=(0, spec.width, spec.height, 0),
@@ -116,7 +112,7 @@ def order_figure(
     )
     w = spec.width
     size = pts * (0.42 if nfe < 100 else 0.34)
-    if spec.task == "sudoku" or size >= 7:  # pass numbers where they stay readable
+    if renderer.order_numbers(spec, size):  # pass numbers where they stay readable
         for idx in np.flatnonzero(revealed):
             r, c = divmod(int(idx), w)
             ax.text(
@@ -131,21 +127,7 @@ def order_figure(
                 # A halo in the cell's colour keeps the number readable over the path line.
                 path_effects=[withStroke(linewidth=3, foreground=rgba[idx])],
             )
-    if spec.task == "sudoku":
-        B.draw_sudoku_lines(ax, spec, pts)
-        legend = [Patch(facecolor=B.GIVEN_FILL, edgecolor="black", label="given")]
-    else:
-        B.draw_endpoints(ax, tokens, w, pts)
-        legend = [
-            Patch(facecolor=B.WALL_FILL, edgecolor="black", label="wall (given)"),
-            Patch(facecolor=B.START_GOAL_FILL, edgecolor="black", label="start S / goal G"),
-        ]
-        if _draw_path_line(ax, tokens.reshape(spec.height, spec.width), pts):
-            legend.append(Line2D([], [], color="black", linewidth=2, label="path in the answer"))
-        else:
-            legend.append(
-                Patch(facecolor="none", edgecolor="none", label="(the answer has no path)")
-            )
+    legend = renderer.order_overlay(ax, spec, tokens, pts)
     ax.legend(
         handles=legend,
         loc="lower center",
@@ -167,7 +149,7 @@ def order_figure(
     bars.xaxis.set_major_locator(MaxNLocator(integer=True))
     bars.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
     bars.spines[["top", "right"]].set_visible(False)
-    head = title or f"Reveal order of {spec.task}"
+    head = title or f"Reveal order: {renderer.title(spec)}"
     sub = f"{label}: " if label else ""
     tail = f" · {outcome}" if outcome else ""
     fig.suptitle(
@@ -177,22 +159,6 @@ def order_figure(
         fontsize=12,
     )
     return fig
-
-
-def _draw_path_line(ax, grid: np.ndarray, pts: float) -> int:
-    """Black segments joining orthogonally adjacent path / S / G cells; returns how many."""
-    on = (grid == PATH) | (grid == START) | (grid == GOAL)
-    segs = []
-    for dr, dc in ((0, 1), (1, 0)):
-        a = on[: on.shape[0] - dr, : on.shape[1] - dc] & on[dr:, dc:]
-        for r, c in np.argwhere(a):
-            segs.append([(c + 0.5, r + 0.5), (c + dc + 0.5, r + dr + 0.5)])
-    ax.add_collection(
-        LineCollection(
-            segs, colors="black", linewidths=max(1.5, pts / 10), capstyle="round", zorder=4
-        )
-    )
-    return len(segs)
 
 
 # --------------------------------------------------------------------------------------------

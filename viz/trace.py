@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from puzzles.errors import UnmaskError
-from puzzles.tokens import TaskSpec
 
 COLORS = ("entropy", "confidence")
 
@@ -183,8 +182,3 @@ def frame_steps(nfes, hold_frames: int = 0) -> np.ndarray:
     total = int(nfes.max())
     frame = np.minimum(np.arange(total + 1 + hold_frames), total)  # (F,)
     return np.minimum(frame[:, None], nfes[None, :])  # (F, P)
-
-
-def reveal_grid(trace: RowTrace, spec: TaskSpec) -> np.ndarray:
-    """(H, W) int grid of the pass that revealed each cell, -1 for givens."""
-    return trace.reveal_step.reshape(spec.height, spec.width)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -19,7 +21,7 @@ def model_file(tmp_path):
     torch.manual_seed(0)
     model = Denoiser(ModelConfig.from_spec(spec, "tiny")).eval()
     path = tmp_path / "model.pt"
-    save_model(path, model, spec, {"steps": 12, "val_solve_rate": 0.5})
+    save_model(path, model, {"steps": 12, "val_solve_rate": 0.5})
     return path, model, spec
 
 
@@ -41,11 +43,34 @@ def test_round_trip_rebuilds_the_same_function(model_file):
         assert torch.equal(loaded.model(tokens), rounded(tokens))
     # The file is plain data: weights_only loading works, and it describes itself.
     raw = torch.load(path, weights_only=True)
-    assert raw["format"] == FORMAT and raw["task"] == "sudoku" and raw["size"] == 4
-    assert raw["vocabulary"]["mask_id"] == 4
+    assert raw["format"] == FORMAT and raw["format_version"] == 2
+    # the spec is stored once, inside the config
+    assert raw["config"]["spec"] == dataclasses.asdict(spec)
+    assert not {"task", "size", "spec"} & set(raw)
+    assert raw["vocabulary"] == ["1", "2", "3", "4", "mask"]
     assert all(v.dtype == torch.bfloat16 for v in raw["state_dict"].values())
     # A training folder resolves to its model.pt.
     assert load_model(path.parent).path == str(path)
+
+
+def test_version_1_files_still_load(model_file, tmp_path):
+    """The first release wrote task, size and spec beside a flat config (the shipped models)."""
+    path, model, spec = model_file
+    raw = torch.load(path, weights_only=True)
+    flat = {k: v for k, v in raw["config"].items() if k != "spec"}
+    flat.update({k: v for k, v in raw["config"]["spec"].items()})
+    old = {
+        "format": FORMAT, "format_version": 1, "task": "sudoku", "size": 4,
+        "spec": {k: v for k, v in raw["config"]["spec"].items()},
+        "vocabulary": {"values": ["1", "2", "3", "4"], "rule": "token = digit - 1", "mask_id": 4},
+        "config": flat, "state_dict": raw["state_dict"], "summary": {"steps": 1},
+    }  # fmt: skip
+    torch.save(old, tmp_path / "v1.pt")
+    loaded = load_model(tmp_path / "v1.pt", task="sudoku", size=4)
+    assert loaded.config == model.cfg and loaded.spec == spec
+    tokens = torch.randint(0, 5, (3, 16), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        assert torch.equal(loaded.model(tokens), load_model(path).model(tokens))
 
 
 def test_truncated_file(model_file, tmp_path):
@@ -107,7 +132,7 @@ def test_missing_and_shipped(tmp_path, monkeypatch):
 def test_maze_model_round_trip(tmp_path):
     spec = maze_spec(3)
     model = Denoiser(ModelConfig.from_spec(spec, "tiny", pos="rope2d"))
-    save_model(tmp_path / "m.pt", model, spec, {})
+    save_model(tmp_path / "m.pt", model, {})
     loaded = load_model(tmp_path / "m.pt", task="maze", size=3)
     assert loaded.spec == spec and loaded.config.pos == "rope2d"
 

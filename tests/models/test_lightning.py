@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from models.config import ModelConfig
 from models.lightning import MDMTrainer, mdm_loss
 from models.train import default_config
-from models.validation import check_answers, greedy_fill
+from models.validation import greedy_fill
 from puzzles import sudoku
+from puzzles.task import check_answers
 from puzzles.tokens import sudoku_spec
 
 
@@ -45,22 +46,33 @@ def test_lr_schedule_warms_up_then_decays_to_the_floor():
     assert f[55] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
 
 
-def test_ema_tracks_weights_and_is_what_gets_exported():
+def test_ema_callback_tracks_weights_and_is_what_gets_exported():
+    from models.lightning import EMA
+
     m = _trainer(ema=0.5)
-    before = {k: v.clone() for k, v in m.ema_state.items()}
+    ema = EMA(0.5)
+    ema.on_fit_start(None, m)
+    before = {k: v.clone() for k, v in ema.state.items()}
     with torch.no_grad():
         for p in m.denoiser.parameters():
             p.add_(1.0)
-    m._update_ema()
+    ema.on_train_batch_end(None, m, None, None, 0)
     k = "head.weight"
-    torch.testing.assert_close(m.ema_state[k], before[k] + 0.5)
-    torch.testing.assert_close(m.export_state_dict()[k], before[k] + 0.5)
+    torch.testing.assert_close(ema.state[k], before[k] + 0.5)
+    torch.testing.assert_close(ema.averaged_state()[k], before[k] + 0.5)
     # Swapping EMA weights in for validation and back restores the live weights exactly.
     live = m.denoiser.state_dict()[k].clone()
-    m._swap_in_ema()
+    ema.on_validation_epoch_start(None, m)
     torch.testing.assert_close(m.denoiser.state_dict()[k], before[k] + 0.5)
-    m._swap_out_ema()
+    ema.on_validation_epoch_end(None, m)
     assert torch.equal(m.denoiser.state_dict()[k], live)
+    # A checkpoint carries the average, and a new callback picks it up from there.
+    ckpt: dict = {}
+    ema.on_save_checkpoint(None, m, ckpt)
+    again = EMA(0.5)
+    again.on_load_checkpoint(None, m, ckpt)
+    again.on_fit_start(None, m)  # a restored average is kept, not re-initialised
+    assert torch.equal(again.state[k], ema.state[k])
 
 
 def test_greedy_fill_one_cell_per_pass_and_keeps_givens():

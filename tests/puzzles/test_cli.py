@@ -108,12 +108,12 @@ def test_generate_maze_npz_and_txt_agree(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, needle",
     [
-        (["sudoku", "--count", "-5"], "--count must be at least 1"),
-        (["sudoku", "--count", "0"], "--count must be at least 1"),
+        (["sudoku", "--count", "-5"], "argument --count: must be a whole number >= 1"),
+        (["sudoku", "--count", "0"], "argument --count: must be a whole number >= 1"),
         (["sudoku", "--count", "3", "--split", "train=0.5"], "add up to 0.5"),
         (["sudoku", "--count", "3", "--split", "train"], "NAME=FRACTION"),
         (["sudoku", "--count", "3", "--clues", "99", "--size", "4"], "--clues must lie in 0..16"),
-        (["sudoku", "--count", "3", "--workers", "0"], "--workers must be at least 1"),
+        (["sudoku", "--count", "3", "--workers", "0"], "argument --workers: must be a whole"),
         (["maze", "--count", "3", "--cells", "1"], "--cells must be at least 2"),
         (["maze", "--count", "3", "--extra-openings", "1.5"], "--extra-openings"),
         (["maze", "--count", "3", "--min-path", "-1"], "--min-path"),

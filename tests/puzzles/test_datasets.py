@@ -6,7 +6,6 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
 
 from puzzles.datasets import (
     Dataset,
@@ -15,7 +14,6 @@ from puzzles.datasets import (
     save_dataset,
     solutions_path,
     split_dataset,
-    to_tensors,
 )
 from puzzles.errors import UnmaskError
 from puzzles.formats import parse_maze_text, write_sudoku
@@ -166,7 +164,7 @@ def test_csv_dataset(tmp_path):
     assert back.task == "sudoku" and back.size == 4
     np.testing.assert_array_equal(back.puzzles, ds.puzzles)
     np.testing.assert_array_equal(back.solutions, ds.solutions)
-    with pytest.raises(UnmaskError, match="not CSV"):
+    with pytest.raises(UnmaskError, match="maze puzzles are read from .txt, .npz files, not .csv"):
         load_dataset(path, task="maze")
 
 
@@ -180,33 +178,35 @@ def test_unknown_suffix(tmp_path):
 # --- tensors ------------------------------------------------------------------------------------
 
 
-def test_to_tensors_sudoku():
+def test_token_encoding_sudoku():
     ds = sudoku_dataset()
-    spec = sudoku_spec(9)
-    puzzle_tokens, solution_tokens = to_tensors(spec, ds)
-    assert puzzle_tokens.dtype == solution_tokens.dtype == torch.int64
+    spec = ds.spec
+    assert spec == sudoku_spec(9)
+    puzzle_tokens = spec.encode_puzzle(ds.puzzles)
+    solution_tokens = spec.encode_solution(ds.solutions)
+    assert puzzle_tokens.dtype == solution_tokens.dtype == np.int64
     assert puzzle_tokens.shape == solution_tokens.shape == (6, 81)
-    flat_p = torch.from_numpy(ds.puzzles.reshape(6, -1).astype(np.int64))
-    flat_s = torch.from_numpy(ds.solutions.reshape(6, -1).astype(np.int64))
-    assert torch.equal(puzzle_tokens == spec.mask_id, flat_p == 0)  # blanks are masked
-    assert torch.equal(solution_tokens, flat_s - 1)  # digit d is token d-1
+    flat_p = ds.puzzles.reshape(6, -1).astype(np.int64)
+    flat_s = ds.solutions.reshape(6, -1).astype(np.int64)
+    assert np.array_equal(puzzle_tokens == spec.mask_id, flat_p == 0)  # blanks are masked
+    assert np.array_equal(solution_tokens, flat_s - 1)  # digit d is token d-1
     given = flat_p > 0
-    assert torch.equal(puzzle_tokens[given], solution_tokens[given])
-    ds.solutions = None
-    assert to_tensors(spec, ds)[1] is None
-    with pytest.raises(UnmaskError, match="expects sudoku 4x4"):
-        to_tensors(sudoku_spec(4), ds)
+    assert np.array_equal(puzzle_tokens[given], solution_tokens[given])
+    assert np.array_equal(spec.decode(solution_tokens), ds.solutions)
+    assert np.array_equal(spec.decode(puzzle_tokens), ds.puzzles)
 
 
-def test_to_tensors_maze():
+def test_token_encoding_maze():
     ds = maze_dataset()
-    puzzle_tokens, solution_tokens = to_tensors(maze_spec(3), ds)
+    spec = ds.spec
+    assert spec == maze_spec(3)
+    puzzle_tokens = spec.encode_puzzle(ds.puzzles)
+    solution_tokens = spec.encode_solution(ds.solutions)
     assert puzzle_tokens.shape == (2, 49)
-    flat = torch.from_numpy(ds.puzzles.reshape(2, -1).astype(np.int64))
-    assert torch.equal(puzzle_tokens == MAZE_MASK, flat == OPEN)
+    flat = ds.puzzles.reshape(2, -1).astype(np.int64)
+    assert np.array_equal(puzzle_tokens == MAZE_MASK, flat == OPEN)
     assert int(solution_tokens.max()) <= 4 and (solution_tokens == PATH).any()
-    with pytest.raises(UnmaskError):
-        to_tensors(sudoku_spec(9), ds)
+    assert np.array_equal(spec.decode(solution_tokens), ds.solutions)
 
 
 # --- splits -------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_1d_plan_reveals_vertical_neighbours_together_and_2d_does_not():
 @pytest.mark.parametrize("h,w,fraction", [(9, 9, 0.65), (9, 9, 1.0), (21, 21, 0.5), (5, 9, 0.8)])
 def test_2d_plan_takes_about_log2_passes_and_no_neighbours(h, w, fraction):
     masked = torch.rand(32, h * w, generator=torch.Generator().manual_seed(h)) < fraction
-    steps = DUSSampler(two_d=True, height=h, width=w).plan_steps(masked)
+    steps = DUSSampler(two_d=True).plan_steps(masked, (h, w))
     n = masked.sum(1)
     low = torch.ceil(torch.log2(n.double())).long().clamp(min=1)
     nfe = steps.max(1).values

@@ -12,10 +12,8 @@ from sampling.samplers import (
     RandomSampler,
     ThresholdSampler,
     TopKSampler,
-    make_sampler,
-    parse_sampler_spec,
-    parse_sampler_specs,
 )
+from sampling.specs import make_sampler, parse_sampler_spec, parse_sampler_specs
 
 
 def test_parse_the_documented_example():
@@ -31,11 +29,11 @@ def test_parse_the_documented_example():
     assert isinstance(dus, DUSSampler) and dus.two_d is True
 
 
-def test_parse_bare_names_spaces_and_grid():
-    specs = parse_sampler_specs(" random , threshold:tau=0.5 , dus:two-d=yes", height=9, width=9)
+def test_parse_bare_names_and_spaces():
+    specs = parse_sampler_specs(" random , threshold:tau=0.5 , dus:two-d=yes")
     assert isinstance(specs[0][1], RandomSampler) and specs[0][1].k == 1
     assert isinstance(specs[1][1], ThresholdSampler) and specs[1][1].tau == 0.5
-    assert specs[2][1].two_d and (specs[2][1].height, specs[2][1].width) == (9, 9)
+    assert specs[2][1].two_d and specs[2][1].block is None
     label, sampler = parse_sampler_spec("eb:gamma=2")
     assert label == "eb:gamma=2" and sampler.gamma == 2.0
 

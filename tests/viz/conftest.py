@@ -109,7 +109,7 @@ def tiny_files(tmp_path_factory):
     for spec in (sudoku_spec(4), maze_spec(3)):
         cfg = ModelConfig.from_spec(spec, "tiny", d_model=32, n_layers=1, n_heads=2, d_ff=64)
         path = root / f"{spec.task}.pt"
-        save_model(path, Denoiser(cfg), spec, {"note": "random init, for tests"})
+        save_model(path, Denoiser(cfg), {"note": "random init, for tests"})
         files[f"{spec.task}_model"] = path
     write_sudoku(root / "sudoku.txt", np.stack([sudoku.generate(rng, 2).puzzle for _ in range(2)]))
     write_maze(root / "maze.txt", np.stack([maze.generate(rng, 3)[0] for _ in range(2)]))

@@ -151,8 +151,7 @@ def test_wrong_model_and_missing_files_exit_2(tiny_files, tmp_path, capsys):
 
 
 def test_help_mentions_every_figure(capsys):
-    with pytest.raises(SystemExit):
-        main(["plot", "--help"])
+    assert main(["plot", "--help"]) == 0
     text = capsys.readouterr().out
     for name in ("order", "bench", "training"):
         assert name in text

@@ -12,6 +12,7 @@ from PIL import Image
 
 from puzzles.errors import UnmaskError
 from viz import plots as P
+from viz.renderers import GIVEN_FILL
 from viz.trace import row_trace
 
 
@@ -33,7 +34,7 @@ def test_order_figure_colours_each_cell_by_its_pass(sudoku_trace, tmp_path):
         step = trace.reveal_step[idx]
         np.testing.assert_allclose(rgba[idx], cmap(step - 1))
     for idx in np.flatnonzero(trace.given):
-        np.testing.assert_allclose(rgba[idx], to_rgba(P.B.GIVEN_FILL))
+        np.testing.assert_allclose(rgba[idx], to_rgba(GIVEN_FILL))
     # Every revealed cell carries its pass number; the bars count cells per pass.
     numbers = sorted(int(t.get_text()) for t in board.texts)
     assert numbers == sorted(trace.reveal_step[trace.reveal_step >= 1].tolist())

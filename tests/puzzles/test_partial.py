@@ -1,0 +1,160 @@
+"""The partial-board checks (``Task.partial_check``) against brute force on random partial boards.
+
+The brute force states the rules cell by cell in plain Python:
+
+* conflict: a revealed cell that takes part in a broken rule (Sudoku: a peer holds the same
+  digit; maze: a path position with more than two chain neighbours or fewer than two that could
+  still be on the chain, S and G likewise with one);
+* allowed: value v at a masked cell is allowed when placing it creates no conflict that the
+  board did not already have (the conflict set after placing it is a subset of the one before).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from puzzles import maze, sudoku
+from puzzles.tokens import GOAL, PATH, START, maze_spec, sudoku_spec
+
+# --- Sudoku ------------------------------------------------------------------------------------
+
+
+def _sudoku_conflicts(tokens: np.ndarray, n: int) -> np.ndarray:
+    """(L,) bool by the rule: a revealed cell whose digit a peer also holds."""
+    box = int(round(n**0.5))
+    out = np.zeros(n * n, dtype=bool)
+    for i in range(n * n):
+        if tokens[i] == n:
+            continue
+        r, c = divmod(i, n)
+        for j in range(n * n):
+            if j == i or tokens[j] != tokens[i]:
+                continue
+            rj, cj = divmod(j, n)
+            if rj == r or cj == c or (rj // box == r // box and cj // box == c // box):
+                out[i] = True
+    return out
+
+
+def _brute(tokens: np.ndarray, conflicts, mask_id: int, values: int):
+    before = conflicts(tokens)
+    allowed = np.ones((len(tokens), values), dtype=bool)
+    for i in np.flatnonzero(tokens == mask_id):
+        for v in range(values):
+            t = tokens.copy()
+            t[i] = v
+            allowed[i, v] = not (conflicts(t) & ~before).any()
+    return before, allowed
+
+
+def _random_sudoku_boards(n: int, count: int, seed: int) -> np.ndarray:
+    """Partial boards: cells of a solution masked at random, some overwritten with random digits
+    (so conflicts and dead cells occur)."""
+    rng = np.random.default_rng(seed)
+    box = int(round(n**0.5))
+    rows = []
+    for k in range(count):
+        grid = sudoku.random_grid(rng, box).reshape(-1).astype(np.int64) - 1
+        t = np.where(rng.random(n * n) < rng.uniform(0.2, 0.8), n, grid)
+        noise = rng.random(n * n) < (rng.uniform(0.0, 0.3) if k % 2 else 0.0)
+        t = np.where(noise, rng.integers(0, n, n * n), t)
+        rows.append(t)
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("n", [4, 9])
+def test_sudoku_partial_check_matches_brute_force(n):
+    spec = sudoku_spec(n)
+    boards = _random_sudoku_boards(n, 40 if n == 4 else 12, seed=n)
+    check = spec.family.partial_check(spec, torch.from_numpy(boards))
+    assert check.conflict.shape == boards.shape and check.allowed.shape == (*boards.shape, n)
+    kinds = set()
+    for b, tokens in enumerate(boards):
+        conflict, allowed = _brute(tokens, lambda t: _sudoku_conflicts(t, n), n, n)
+        assert np.array_equal(check.conflict[b].numpy(), conflict), b
+        assert np.array_equal(check.allowed[b].numpy(), allowed), b
+        kinds.add((bool(conflict.any()), bool(check.dead[b].any())))
+    assert (True, True) in kinds and (False, False) in kinds  # the boards cover both cases
+
+
+def test_sudoku_partial_check_of_a_solved_board_and_a_clash():
+    spec = sudoku_spec(9)
+    grid = sudoku.random_grid(np.random.default_rng(0), 3).reshape(1, -1).astype(np.int64) - 1
+    ok = spec.family.partial_check(spec, torch.from_numpy(grid))
+    assert not ok.conflict.any() and not ok.violated.any()
+    clash = grid.copy()
+    clash[0, 1] = clash[0, 0]  # the same digit twice in row 1
+    bad = spec.family.partial_check(spec, torch.from_numpy(clash))
+    assert bad.conflict[0, 0] and bad.conflict[0, 1] and bad.violated.all()
+
+
+# --- mazes -------------------------------------------------------------------------------------
+
+
+def _maze_conflicts(tokens: np.ndarray, h: int, w: int, mask_id: int) -> np.ndarray:
+    """(L,) bool by the rule, position by position."""
+    grid = tokens.reshape(h, w)
+    out = np.zeros((h, w), dtype=bool)
+    for r in range(h):
+        for c in range(w):
+            v = grid[r, c]
+            if v not in (PATH, START, GOAL):
+                continue
+            need = 2 if v == PATH else 1
+            on = could = 0
+            for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= rr < h and 0 <= cc < w:
+                    u = grid[rr, cc]
+                    on += u in (PATH, START, GOAL)
+                    could += u in (PATH, START, GOAL) or u == mask_id
+            out[r, c] = on > need or could < need
+    return out.reshape(-1)
+
+
+def _random_maze_boards(cells: int, count: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    spec = maze_spec(cells)
+    puzzles, solutions, _ = maze.generate_many(count, seed, cells, workers=1, progress=False)
+    rows = []
+    for p, s in zip(spec.encode_puzzle(puzzles), spec.encode_solution(solutions), strict=True):
+        unknown = p == spec.mask_id
+        t = np.where(unknown & (rng.random(len(p)) < rng.uniform(0.2, 0.9)), spec.mask_id, s)
+        flip = unknown & (t != spec.mask_id) & (rng.random(len(p)) < rng.uniform(0.0, 0.25))
+        rows.append(np.where(flip, 1 - t, t))  # some OPEN <-> PATH mistakes
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("cells", [2, 3, 4])
+def test_maze_partial_check_matches_brute_force(cells):
+    spec = maze_spec(cells)
+    boards = _random_maze_boards(cells, 30, seed=cells)
+    check = spec.family.partial_check(spec, torch.from_numpy(boards))
+    h, w = spec.height, spec.width
+    kinds = set()
+    for b, tokens in enumerate(boards):
+        conflict, allowed = _brute(
+            tokens, lambda t: _maze_conflicts(t, h, w, spec.mask_id), spec.mask_id, 2
+        )
+        assert np.array_equal(check.conflict[b].numpy(), conflict), b
+        assert np.array_equal(check.allowed[b].numpy(), allowed), b
+        kinds.add(bool(conflict.any()))
+        kinds.add(("forced", bool((check.allowed[b].sum(-1) == 1).any())))
+    assert {True, False, ("forced", True)} <= kinds
+
+
+def test_maze_solution_has_no_conflict_and_a_branch_has_one():
+    spec = maze_spec(5)
+    _, solutions, _ = maze.generate_many(5, 9, 5, workers=1, progress=False)
+    tokens = torch.from_numpy(spec.encode_solution(solutions))
+    assert not spec.family.partial_check(spec, tokens).violated.any()
+    # a path cell with a third path neighbour: open a wall next to the path and mark it path
+    grid = tokens.view(5, spec.height, spec.width).clone()
+    r, c = map(int, torch.nonzero(grid[0] == PATH)[0])
+    for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+        if grid[0, rr, cc] != PATH and grid[0, rr, cc] not in (START, GOAL):
+            grid[0, rr, cc] = PATH
+            break
+    bad = spec.family.partial_check(spec, grid.view(5, -1))
+    assert bad.violated[0] and not bad.violated[1:].any()
