@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, IterableDataset, TensorDataset, get_wor
 from models.config import TrainConfig
 from puzzles.atomic import atomic_open
 from puzzles.errors import UnmaskError
-from puzzles.task import TaskSpec, generate_many
+from puzzles.task import TaskSpec, check_memory, generate_many
 
 T_MIN = 1e-3  # lower end of t ~ U(T_MIN, 1): keeps the 1/t ELBO weight bounded
 SYMMETRY_POOL = 64  # transforms a task draws per batch; each row takes a random one of them
@@ -73,6 +73,7 @@ def generate_set(
     ``generator`` picks one of the task's generators (None: its default)."""
     family = spec.family
     options = family.generator_options(generator)
+    check_memory(family, spec, count, "train: generating data")
     puzzles, solutions, _ = generate_many(
         family, spec, count, seed, workers=workers, progress=progress, **options
     )

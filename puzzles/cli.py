@@ -189,12 +189,13 @@ def _write(args, ds: Dataset, split: dict[str, float] | None) -> int:
 
 
 def _generate(args) -> int:
-    from puzzles.task import generate_many, get_task
+    from puzzles.task import check_memory, generate_many, get_task
 
     split = _check_common(args)
     check_outputs(_output_paths(Path(args.out), split))
     task = get_task(args.task)
     spec, options = task.generate_options(args)
+    check_memory(task, spec, args.count, f"generate {task.name}")
     try:
         puzzles, solutions, extra = generate_many(
             task, spec, args.count, args.seed, workers=args.workers, progress=True, **options

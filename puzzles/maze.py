@@ -835,6 +835,29 @@ def _shift_sum(x):
     return p[:, :-2, 1:-1] + p[:, 2:, 1:-1] + p[:, 1:-1, :-2] + p[:, 1:-1, 2:]
 
 
+_FAR = 1 << 20  # the distance of an unreachable position
+
+
+def _bfs(source, passable):
+    """(B, H, W) long: grid steps from ``source`` to each position moving through ``passable``
+    ones (4-neighbours), ``_FAR`` where unreachable; one dilation per step."""
+    import torch
+    import torch.nn.functional as F
+
+    dist = torch.where(source, 0, _FAR)
+    reached, front = source.clone(), source
+    step = 0
+    while True:
+        step += 1
+        p = F.pad(front, (1, 1, 1, 1))
+        grow = p[:, :-2, 1:-1] | p[:, 2:, 1:-1] | p[:, 1:-1, :-2] | p[:, 1:-1, 2:]
+        front = grow & passable & ~reached
+        if not front.any():
+            return dist
+        dist = torch.where(front, step, dist)
+        reached = reached | front
+
+
 class MazeTask(Task):
     """Mazes as a ``puzzles.task.Task``: (2h+1) x (2w+1) grids of OPEN/PATH/WALL/START/GOAL;
     the values are OPEN and PATH, walls, S and G are context tokens."""
@@ -908,6 +931,11 @@ class MazeTask(Task):
             help="redraw start and goal until the shortest path is at least L steps (default 0)",
         )
 
+    def generate_bytes(self, spec: TaskSpec, count: int) -> int:
+        # neighbour tables of Python objects (about 1.1 kB per grid position, measured with
+        # tracemalloc at 20x20 and 60x60 cells), one chunk of mazes, then the output twice
+        return 1200 * spec.num_cells + 4 * (count + CHUNK) * spec.num_cells
+
     def generate_options(self, args) -> tuple[TaskSpec, dict]:
         if args.cells < 2:
             raise UnmaskError(f"--cells must be at least 2, got {args.cells}")
@@ -948,18 +976,25 @@ class MazeTask(Task):
         return solve(puzzle)
 
     def partial_check(self, spec: TaskSpec, tokens):
-        """The local rules of a path: a PATH position has exactly two neighbours on the chain
-        (PATH, S or G), S and G one each. Conflict: a revealed chain position with more
-        neighbours on the chain than that, or fewer that still could be (chain or masked).
-        Allowed: OPEN unless a chain neighbour then has too few possible neighbours left;
-        PATH unless the position itself or a chain neighbour then breaks its count."""
+        """The rules of a shortest path, on positions still possible for it (PATH, S, G or
+        masked; walls and revealed OPEN cells are out).
+
+        Local: a PATH position has exactly two neighbours on the chain (PATH, S or G), S and G
+        one each; a revealed chain position with more neighbours on the chain than that, or
+        fewer that still could be, is a conflict. Distance: d is the S-G distance over every
+        non-wall position (the shortest path's length); a revealed PATH position that no S-G
+        path of length d through possible positions passes is a conflict, and a board with no
+        such path at all is broken. Allowed: OPEN unless a chain neighbour then has too few
+        possible neighbours left; PATH unless the position itself or a chain neighbour then
+        breaks its count, or no shortest path through possible positions passes it."""
         import torch
 
         B = tokens.shape[0]
         grid = tokens.view(B, spec.height, spec.width)  # (B, H, W)
         masked = grid == spec.mask_id
         is_path = grid == PATH
-        chain = is_path | (grid == START) | (grid == GOAL)
+        start, goal = grid == START, grid == GOAL
+        chain = is_path | start | goal
         need = 2.0 * is_path + 1.0 * (chain & ~is_path)  # (B, H, W): 2 for PATH, 1 for S/G
         on = _shift_sum(chain)  # chain neighbours
         could = _shift_sum(chain | masked)  # neighbours that are or may become chain
@@ -967,9 +1002,22 @@ class MazeTask(Task):
         ok = chain & ~conflict  # chain positions that a new neighbour value could break
         breaks_open = _shift_sum(ok & (could == need)) > 0  # OPEN here leaves one short
         breaks_path = (on > 2) | (could < 2) | (_shift_sum(ok & (on == need)) > 0)
+        # distances: d over free positions, then from S and from G over possible ones
+        possible = chain | masked
+        d = _bfs(start, grid != WALL).masked_fill(~goal, 0).amax((1, 2))  # (B,)
+        through = _bfs(start, possible) + _bfs(goal, possible)  # (B, H, W)
+        on_shortest = through == d.view(B, 1, 1)
+        conflict = conflict | (is_path & ~on_shortest)
+        broken = ~(on_shortest & goal).any((1, 2))
+        breaks_path = breaks_path | ~on_shortest
         allowed = torch.stack((~breaks_open | ~masked, ~breaks_path | ~masked), dim=-1)
         L = spec.num_cells
-        return PartialCheck(masked.view(B, L), conflict.view(B, L), allowed.view(B, L, 2))
+        return PartialCheck(masked.view(B, L), conflict.view(B, L), allowed.view(B, L, 2), broken)
+
+    def symmetry_key(self, board: np.ndarray) -> bytes:
+        """Canonical form under the dihedral group: the smallest of the transformed grids."""
+        g = np.asarray(board, dtype=np.int8)
+        return min(dihedral(g, k).tobytes() for k in dihedral_ks(*g.shape))
 
     def symmetry_pool(self, rng, spec, size):
         ks = dihedral_ks(spec.height, spec.width)

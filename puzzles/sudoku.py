@@ -930,21 +930,43 @@ class SudokuTask(Task):
 
     def partial_check(self, spec: TaskSpec, tokens):
         """Conflicts: a revealed digit that a peer (row, column or box) also holds, both cells
-        flagged. Allowed: the digits no revealed peer holds."""
+        flagged. Allowed at a masked cell: the digits no revealed peer holds, and, when the cell
+        is the last place of a digit in one of its units, that digit only (a hidden single).
+        Broken: a unit where some digit has neither a cell holding it nor a place left."""
         import torch
 
         n = spec.num_values
         units = _unit_table(n, tokens.device)  # (L, 3) unit ids of each cell
+        member = _membership(n, tokens.device)  # (3n, L) float
         masked = tokens == spec.mask_id  # (B, L)
         digit = tokens.clamp(max=n - 1)  # (B, L)
         onehot = torch.nn.functional.one_hot(digit, n) & ~masked.unsqueeze(-1)  # (B, L, n)
-        member = _membership(n, tokens.device)  # (3n, L) float
         counts = torch.einsum("ul,bld->bud", member, onehot.float())  # (B, 3n, n) digits/unit
         seen = counts[:, units]  # (B, L, 3, n): counts in each of the cell's units
         dup = seen.gather(-1, digit[:, :, None, None].expand(-1, -1, 3, 1)).squeeze(-1) > 1
         conflict = dup.any(-1) & ~masked  # (B, L)
-        allowed = (seen == 0).all(2) | ~masked.unsqueeze(-1)  # (B, L, n)
-        return PartialCheck(masked, conflict, allowed)
+        free = (seen == 0).all(2) & masked.unsqueeze(-1)  # (B, L, n) no peer holds the digit
+        places = torch.einsum("ul,bld->bud", member, free.float())  # (B, 3n, n)
+        missing = counts == 0  # (B, 3n, n) digits a unit does not hold yet
+        broken = (missing & (places == 0)).any(2).any(1)  # (B,)
+        last = missing & (places == 1)  # (B, 3n, n) a digit with one place left in the unit
+        forced = last[:, units].any(2) & free  # (B, L, n) this cell is that place
+        n_forced = forced.sum(-1, keepdim=True)  # (B, L, 1)
+        allowed = free & ((n_forced == 0) | (forced & (n_forced == 1)))
+        allowed = allowed | ~masked.unsqueeze(-1)
+        return PartialCheck(masked, conflict, allowed, broken)
+
+    def symmetry_key(self, board: np.ndarray) -> bytes:
+        """Under the training symmetries (rows within bands, bands, the same for columns,
+        transpose, digit relabelling): for 4x4 boards the canonical form (the smallest of the
+        128 cell permutations, digits renamed in order of first appearance); for 9x9 and 16x16
+        an invariant (per given: its row, column, box, band and stack counts, its digit's count
+        overall and in its band and stack; sorted, the smaller of the board and its transpose)."""
+        b = np.asarray(board, dtype=np.int64)
+        n = b.shape[0]
+        if n == 4:
+            return min(_relabel(b.ravel()[perm]).tobytes() for perm in _cell_perms_4x4())
+        return min(_invariant(b), _invariant(b.T))
 
     def symmetry_pool(self, rng: np.random.Generator, spec: TaskSpec, size: int):
         n = spec.num_values
@@ -953,6 +975,60 @@ class SudokuTask(Task):
         # digit relabel on tokens (token = digit - 1); the mask id maps to itself
         relabel = np.stack([np.concatenate([d[1:] - 1, [n]]) for _, d in pool])  # (P, n+1)
         return cells, relabel
+
+
+@functools.cache
+def _cell_perms_4x4() -> tuple[np.ndarray, ...]:
+    """The 128 cell permutations of 4x4 Sudoku's symmetries (digit relabelling aside)."""
+    import itertools
+
+    lines = []
+    for bands in itertools.permutations((0, 1)):
+        for a in itertools.permutations((0, 1)):
+            for c in itertools.permutations((0, 1)):
+                inner = (a, c)
+                lines.append(
+                    [2 * band + inner[i][k] for i, band in enumerate(bands) for k in (0, 1)]
+                )
+    perms = []
+    for rows in lines:
+        for cols in lines:
+            grid = np.array([[r * 4 + c for c in cols] for r in rows])
+            perms += [grid.ravel(), grid.T.ravel()]
+    return tuple(perms)
+
+
+def _relabel(flat: np.ndarray) -> np.ndarray:
+    """Digits renamed 1, 2, ... in order of first appearance (blanks stay 0), int8."""
+    names = {}
+    out = np.zeros(len(flat), dtype=np.int8)
+    for i, v in enumerate(flat.tolist()):
+        if v:
+            out[i] = names.setdefault(v, len(names) + 1)
+    return out
+
+
+def _invariant(b: np.ndarray) -> bytes:
+    n = b.shape[0]
+    box = int(round(n**0.5))
+    given = b > 0
+    rows, cols = given.sum(1), given.sum(0)
+    band = given.reshape(box, box, n).sum((1, 2))  # clues per band
+    stack = given.reshape(n, box, box).sum((0, 2))  # clues per stack
+    boxes = given.reshape(box, box, box, box).sum((1, 3))  # (band, stack)
+    freq = np.bincount(b[given], minlength=n + 1)
+    per_band = np.zeros((box, n + 1), dtype=np.int64)  # digit counts per band and per stack
+    per_stack = np.zeros((box, n + 1), dtype=np.int64)
+    for r, c in zip(*np.nonzero(given), strict=True):
+        per_band[r // box, b[r, c]] += 1
+        per_stack[c // box, b[r, c]] += 1
+    cells = sorted(
+        (int(rows[r]), int(cols[c]), int(boxes[r // box, c // box]), int(band[r // box]),
+         int(stack[c // box]), int(freq[b[r, c]]), int(per_band[r // box, b[r, c]]),
+         int(per_stack[c // box, b[r, c]]))
+        for r, c in zip(*np.nonzero(given), strict=True)
+    )  # fmt: skip
+    return repr(cells).encode()
 
 
 @functools.cache

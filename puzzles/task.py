@@ -118,14 +118,16 @@ class PartialCheck:
     masked:   (B, L) bool, cells still holding the mask id.
     conflict: (B, L) bool, revealed cells (givens included) that break a rule of the family
               whatever the masked cells turn out to be.
-    allowed:  (B, L, V) bool, for masked cells the values that would not break a rule at once
-              (placing value v creates no conflict the board did not already have); True for
-              revealed cells.
+    allowed:  (B, L, V) bool, for masked cells the values the family's rules do not rule out at
+              once (each family says which); True for revealed cells.
+    broken:   (B,) bool or None, rows that break a rule no single cell carries (a Sudoku digit
+              with no place left in a row, column or box).
     """
 
     masked: torch.Tensor
     conflict: torch.Tensor
     allowed: torch.Tensor
+    broken: torch.Tensor | None = None
 
     @property
     def dead(self) -> torch.Tensor:
@@ -134,8 +136,10 @@ class PartialCheck:
 
     @property
     def violated(self) -> torch.Tensor:
-        """(B,) bool: rows with a conflict or a dead cell (no completion can be valid)."""
-        return self.conflict.any(1) | self.dead.any(1)
+        """(B,) bool: rows with a conflict, a dead cell or a broken rule (no completion can be
+        valid)."""
+        bad = self.conflict.any(1) | self.dead.any(1)
+        return bad if self.broken is None else bad | self.broken
 
 
 # --- the interface ----------------------------------------------------------------------------
@@ -255,6 +259,11 @@ class Task:
             )
         return {self.generator_option: generator} if self.generator_option else {}
 
+    def generate_bytes(self, spec: TaskSpec, count: int) -> int:
+        """About how much memory generating ``count`` puzzles of ``spec`` takes (the puzzles
+        and solutions, twice over for the file being written)."""
+        return 4 * count * spec.num_cells
+
     def generator_meta(self, spec: TaskSpec, options: dict) -> dict:
         """How the puzzles were made, for a dataset's metadata."""
         return {"name": f"{type(self).__module__}.generate_many", **options}
@@ -335,6 +344,14 @@ class Task:
         return PartialCheck(masked, torch.zeros_like(masked), allowed)
 
     # --- symmetries -------------------------------------------------------------------
+    def symmetry_key(self, board: np.ndarray) -> bytes:
+        """A key equal for boards that one of the family's training symmetries maps onto each
+        other (``symmetry_pool``), for checking held-out puzzles against training data. Exact
+        (a canonical form) where the group is small enough to search; otherwise an invariant,
+        so different boards may share a key and a shared key counts as an overlap: the check
+        stays conservative. Default: the board itself (no symmetries)."""
+        return np.ascontiguousarray(board, dtype=np.int8).tobytes()
+
     def symmetry_pool(
         self, rng: np.random.Generator, spec: TaskSpec, size: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -436,6 +453,39 @@ def infer_task(text: str, suffix: str) -> Task:
 
 
 # --- the shared parallel generator ------------------------------------------------------------
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(task: Task, spec: TaskSpec, count: int, what: str) -> None:
+    """UnmaskError, with the figures, when generating would not fit in memory."""
+    need = task.generate_bytes(spec, count)
+    have = available_memory()
+    if have is not None and need > have:
+        from puzzles.errors import UnmaskError
+
+        raise UnmaskError(
+            f"{what}: {count} {spec.describe()} puzzles need about {_human(need)} of memory and "
+            f"{_human(have)} is available; ask for a smaller size or fewer puzzles"
+        )
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"
 
 
 def usable_cpus() -> int:

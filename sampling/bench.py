@@ -17,7 +17,8 @@ import torch
 from puzzles.atomic import write_files
 from puzzles.task import TaskSpec
 from sampling.loop import Sampler
-from sampling.solve import solve_puzzles, warm_up
+from sampling.search import Search
+from sampling.solve import forward_fn, resolve_device, solve_puzzles, warm_up
 
 CSV_FIELDS = (
     "sampler",
@@ -31,6 +32,11 @@ CSV_FIELDS = (
     "median_nfe",
     "speedup_nfe",
     "reference",
+    "p90_nfe",
+    "max_nfe",
+    "mean_branch_points",
+    "mean_backtracks",
+    "validator_in_loop",
     "puzzles_per_second",
     "seconds",
     "mean_unknown_cells",
@@ -50,8 +56,13 @@ def _params(sampler: Sampler) -> dict:
 
 
 def _reference(rows: list[dict], row: dict) -> int:
-    """Index of the top-1 row (topk with k=1) with the same proxy, else any top-1, else 0."""
-    top1 = [i for i, r in enumerate(rows) if r["name"] == "topk" and r["params"].get("k") == 1]
+    """Index of the single-shot top-1 row (topk with k=1, no search) with the same proxy, else
+    any top-1, else 0."""
+    top1 = [
+        i
+        for i, r in enumerate(rows)
+        if r["name"] == "topk" and r["params"].get("k") == 1 and not r.get("search")
+    ]
     proxy = row["params"].get("proxy")
     same = [i for i in top1 if rows[i]["params"].get("proxy") == proxy]
     return (same or top1 or [0])[0]
@@ -69,51 +80,67 @@ def run_bench(
     seed: int = 0,
     progress: bool = False,
     constrain: bool = False,
+    searches: list[Search | None] | None = None,
+    compile: bool | None = None,
     context: dict | None = None,
 ) -> list[dict]:
-    """Run every (label, sampler) on the same puzzle boards (N, H, W); no retries.
+    """Run every (label, sampler), once per entry of ``searches`` (None: the sampler alone), on
+    the same puzzle boards (N, H, W); no retries.
 
-    Each row: sampler (label), name, family, params, n, solved, accuracy, mean_nfe,
-    median_nfe, speedup_nfe (reference top-1 mean NFE / this mean NFE), reference,
-    puzzles_per_second, seconds, mean_unknown_cells (cells to fill per puzzle), and the
-    entries of ``context`` (task, checkpoint, input, ...).
+    Each row: sampler (label, ``+backtrack`` / ``+remask`` for search rows), name, family,
+    params, search, validator_in_loop, n, solved, accuracy, mean/median/p90/max NFE,
+    speedup_nfe (reference top-1 mean NFE / this mean NFE), reference, puzzles_per_second,
+    seconds, mean_unknown_cells (cells to fill per puzzle), timing, and the entries of
+    ``context`` (task, checkpoint, input, ...).
+
+    Timing: one untimed forward pass warms the model up before the first row; on CUDA every
+    row also runs once untimed on its first ``min(batch_size, 64)`` puzzles (kernels, compiled
+    shapes), so no row pays another's start-up.
     """
+    device = resolve_device(device)
     unknown = float(spec.unknown_mask(puzzles).sum(1).mean()) if len(puzzles) else 0.0
-    warm_up(model, spec, device, batch_size)
+    warm_up(model, spec, device, batch_size, compile)
+    per_row_warm_up = device.type == "cuda"
+    timing = "after a warm-up pass" + (" and an untimed run of each row" if per_row_warm_up else "")
     rows = []
     for label, sampler in samplers:
-        report = solve_puzzles(
-            model,
-            spec,
-            puzzles,
-            sampler,
-            batch_size=batch_size,
-            device=device,
-            temperature=temperature,
-            seed=seed,
-            progress=progress,
-            constrain=constrain,
-        )
-        s = report.summary()
-        rows.append(
-            {
-                "sampler": label,
-                "name": sampler.name,
-                "family": sampler.family,
-                "params": _params(sampler),
-                "n": s["n"],
-                "solved": s["solved"],
-                "accuracy": s["accuracy"],
-                "mean_nfe": s["mean_nfe"],
-                "median_nfe": s["median_nfe"],
-                "puzzles_per_second": s["puzzles_per_second"],
-                "seconds": s["seconds"],
-                "mean_unknown_cells": unknown,
-                "temperature": temperature,
-                "constrain": constrain,
-                **(context or {}),
-            }
-        )
+        for search in searches or [None]:
+            run = dict(
+                batch_size=batch_size, device=device, temperature=temperature, seed=seed,
+                constrain=constrain, search=search, compile=compile,
+            )  # fmt: skip
+            if per_row_warm_up:
+                solve_puzzles(model, spec, puzzles[: min(batch_size, 64)], sampler, **run)
+            report = solve_puzzles(model, spec, puzzles, sampler, progress=progress, **run)
+            s = report.summary()
+            mode = None if search is None else search.mode
+            rows.append(
+                {
+                    "sampler": label if mode is None else f"{label}+{mode}",
+                    "name": sampler.name,
+                    "family": sampler.family if mode is None else f"{sampler.family}+{mode}",
+                    "params": _params(sampler),
+                    "search": None if search is None else search.config(),
+                    "validator_in_loop": search is not None or constrain,
+                    "n": s["n"],
+                    "solved": s["solved"],
+                    "accuracy": s["accuracy"],
+                    "mean_nfe": s["mean_nfe"],
+                    "median_nfe": s["median_nfe"],
+                    "p90_nfe": s["p90_nfe"],
+                    "max_nfe": s["max_nfe"],
+                    "mean_branch_points": s["mean_branch_points"],
+                    "mean_backtracks": s["mean_backtracks"],
+                    "puzzles_per_second": s["puzzles_per_second"],
+                    "seconds": s["seconds"],
+                    "mean_unknown_cells": unknown,
+                    "temperature": temperature,
+                    "constrain": constrain,
+                    "timing": timing,
+                    "compiled": hasattr(forward_fn(model, device, compile), "buckets_seen"),
+                    **(context or {}),
+                }
+            )
     for row in rows:
         ref = rows[_reference(rows, row)]
         row["reference"] = ref["sampler"]
@@ -123,8 +150,8 @@ def run_bench(
 
 def markdown_table(rows: list[dict]) -> str:
     """The bench rows as a markdown table, with the mean number of cells to fill per puzzle."""
-    head = ["sampler", "accuracy", "mean NFE", "median NFE", "NFE speed-up", "puzzles/s",
-            "cells to fill"]  # fmt: skip
+    head = ["sampler", "accuracy", "mean NFE", "median NFE", "p90 / max NFE", "NFE speed-up",
+            "puzzles/s", "cells to fill"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         speed = "-" if r["speedup_nfe"] is None else f"{r['speedup_nfe']:.2f}x"
@@ -133,6 +160,7 @@ def markdown_table(rows: list[dict]) -> str:
             f"{100 * r['accuracy']:.1f}% ({r['solved']}/{r['n']})",
             f"{r['mean_nfe']:.2f}",
             f"{r['median_nfe']:g}",
+            f"{r.get('p90_nfe', r['median_nfe']):g} / {r.get('max_nfe', '-')}",
             speed,
             f"{r['puzzles_per_second']:.1f}",
         ]
@@ -144,6 +172,13 @@ def markdown_table(rows: list[dict]) -> str:
         if len(refs) == 1
         else ("NFE speed-up is against top-1 with the same error proxy.")
     )
+    if any(r.get("validator_in_loop") for r in rows):
+        note += (
+            " Rows with `+backtrack` or `+remask` (and every row with --constrain) use the "
+            "puzzle's rules inside the loop; the others are the model alone."
+        )
+    if rows and rows[0].get("timing"):
+        note += f" Timed {rows[0]['timing']}."
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 

@@ -14,6 +14,8 @@ from puzzles.errors import UnmaskError
 from puzzles.task import task_names
 from sampling.loop import Sampler
 from sampling.samplers import SAMPLERS
+from sampling.search import DEFAULT_BRANCH_ENTROPY, DEFAULT_MAX_NFE
+from sampling.search import MODES as SEARCH_MODES
 from sampling.specs import make_sampler, parse_sampler_specs
 from sampling.stats import PROXIES
 
@@ -75,12 +77,66 @@ def add_sampler_args(p: argparse.ArgumentParser) -> None:
         help="dus: dilate over rows and columns of the grid instead of the row-major order",
     )
     add_temperature_seed(g)
+    add_search_args(p)
+
+
+def add_search_args(p: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """--constrain, --search (one mode, or with ``several`` a list of modes), --branch-entropy,
+    --max-nfe: the puzzle's rules inside the sampling loop."""
+    g = p.add_argument_group("the puzzle's rules inside the loop (off by default: the model alone)")
     g.add_argument(
         "--constrain",
         action="store_true",
         help="give probability 0 to values the puzzle's rules already rule out (a digit a peer "
         "holds, a path cell that would branch) before the error proxies are computed",
     )
+    modes = ("none", *SEARCH_MODES)
+    if several:
+        g.add_argument(
+            "--search",
+            nargs="+",
+            choices=modes,
+            default=["none"],
+            metavar="MODE",
+            help="one row per sampler and mode: none (the sampler alone), backtrack (depth-first "
+            "search over the sampler's guesses, undone on a broken rule), remask (mask the "
+            "culprit again and ban its value); e.g. --search none backtrack (default: none)",
+        )
+    else:
+        g.add_argument(
+            "--search",
+            choices=modes,
+            default="none",
+            help="none (default), backtrack (depth-first search over the sampler's guesses, "
+            "undone when a rule breaks or the validator refuses the answer) or remask",
+        )
+    g.add_argument(
+        "--branch-entropy",
+        type=nonneg_float,
+        default=DEFAULT_BRANCH_ENTROPY,
+        metavar="NATS",
+        help="backtrack: a cell revealed with more entropy than this becomes a branch point "
+        f"(default {DEFAULT_BRANCH_ENTROPY:g}, measured on held-out Sudoku)",
+    )
+    g.add_argument(
+        "--max-nfe",
+        type=positive_int,
+        default=DEFAULT_MAX_NFE,
+        metavar="N",
+        help=f"search: forward passes per puzzle before it counts as failed (default "
+        f"{DEFAULT_MAX_NFE})",
+    )
+
+
+def searches_from_args(args) -> list:
+    """[Search or None] for the --search modes given (None for "none")."""
+    from sampling.search import Search
+
+    modes = args.search if isinstance(args.search, list) else [args.search]
+    return [
+        None if mode == "none" else Search(mode, args.branch_entropy, args.max_nfe)
+        for mode in dict.fromkeys(modes)
+    ]
 
 
 def add_temperature_seed(g) -> None:
@@ -187,11 +243,7 @@ def register(sub) -> None:
     )
     b.add_argument("--limit", type=positive_int, help="use only the first N puzzles")
     add_temperature_seed(b)
-    b.add_argument(
-        "--constrain",
-        action="store_true",
-        help="zero the probability of values the puzzle's rules rule out (every sampler)",
-    )
+    add_search_args(b, several=True)
     b.add_argument(
         "--out",
         metavar="PREFIX",
@@ -217,6 +269,13 @@ def _add_io(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=256,
         help="puzzles per forward pass (default 256)",
+    )
+    p.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the model compiled in bf16 over bucketed batch sizes (sampling.fast); "
+        "default: on with CUDA, off on the CPU",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -269,6 +328,8 @@ def _solve(args) -> int:
         retry_temperature=args.retry_temperature,
         progress=not args.quiet,
         constrain=args.constrain,
+        search=searches_from_args(args)[0],
+        compile=args.compile,
     )
     files = {args.output: ds.family.format_text(report.answers)}
     s = report.summary()
@@ -287,6 +348,7 @@ def _solve(args) -> int:
             "seed": args.seed,
             "retries": args.retries,
             "constrain": args.constrain,
+            "search": None if args.search == "none" else searches_from_args(args)[0].config(),
             "per_puzzle": report.per_puzzle(),
         }
         files[args.stats] = json.dumps(stats, indent=2) + "\n"
@@ -324,6 +386,8 @@ def _bench(args) -> int:
         seed=args.seed,
         progress=not args.quiet,
         constrain=args.constrain,
+        searches=searches_from_args(args),
+        compile=args.compile,
         context={
             "task": args.task,
             "size": ds.size,

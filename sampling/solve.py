@@ -6,6 +6,7 @@ from ``trace_puzzle`` and never run a sampling loop of their own).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from puzzles.task import TaskSpec, check_answers
 from sampling import rng
 from sampling.base import SampleResult
 from sampling.loop import Sampler
+from sampling.search import EXHAUSTED, OVER_BUDGET, Search
 
 DEFAULT_RETRY_TEMPERATURE = 0.5
 
@@ -37,8 +39,18 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
         raise UnmaskError(f"unknown device {name!r}; use auto, cpu or cuda") from None
 
 
-def forward_fn(model: Callable, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The model as the samplers call it: bf16 autocast on CUDA, float32 logits out."""
+def forward_fn(
+    model: Callable, device: torch.device, compile: bool | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The model as the samplers call it, float32 logits out: with ``compile`` (default: on
+    CUDA) the bf16, compiled, bucketed ``sampling.fast.FastForward``; else eager, with bf16
+    autocast on CUDA."""
+    if device.type == "cuda" if compile is None else compile:
+        from sampling.fast import fast_forward
+
+        fast = fast_forward(model, device)
+        if fast is not model:
+            return fast
     if device.type != "cuda":
         return model
 
@@ -54,12 +66,27 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _to_cpu(res: SampleResult) -> SampleResult:
+    moved = {
+        f.name: (v.cpu() if isinstance(v, torch.Tensor) else v)
+        for f in dataclasses.fields(res)
+        for v in [getattr(res, f.name)]
+    }
+    return type(res)(**moved)
+
+
 def _cat(results: list[SampleResult]) -> SampleResult:
+    """One result from per-batch results (tensors concatenated, frame lists joined)."""
+
     def cat(name: str):
         parts = [getattr(r, name) for r in results]
-        return None if parts[0] is None else torch.cat(parts)
+        if parts[0] is None:
+            return None
+        if isinstance(parts[0], list):
+            return [x for part in parts for x in part]
+        return torch.cat(parts)
 
-    return SampleResult(cat("tokens"), cat("reveal_step"), cat("nfe"), cat("entropy"), cat("prob"))
+    return type(results[0])(**{f.name: cat(f.name) for f in dataclasses.fields(results[0])})
 
 
 def solve_tokens(
@@ -76,13 +103,17 @@ def solve_tokens(
     progress: bool = False,
     record: bool = True,
     constrain: bool = False,
+    search: Search | None = None,
+    compile: bool | None = None,
 ) -> SampleResult:
     """Run ``sampler`` over puzzle tokens (N, L) in batches on ``device``.
 
     Row seeds (when the sampler draws) are fixed for all N rows before the first batch, from
     ``row_seeds`` or else ``generator``, so the answers do not depend on ``batch_size``.
     ``constrain``: zero the probability of values the task's partial check rules out.
-    Returns one ``SampleResult`` for all N rows, on the CPU.
+    ``search``: run the sampler inside a ``sampling.search.Search`` (the result is then a
+    ``SearchResult``). ``compile``: see ``forward_fn``. Returns one result for all N rows, on
+    the CPU.
     """
     if batch_size < 1:
         raise UnmaskError(f"--batch-size must be >= 1, got {batch_size}")
@@ -90,26 +121,30 @@ def solve_tokens(
     N = puzzle_tokens.shape[0]
     if sampler.needs_seeds(temperature) and row_seeds is None:
         row_seeds = rng.draw_row_seeds(N, generator)
-    fn = forward_fn(model, device)
+    fn = forward_fn(model, device, compile)
     results = []
     with tqdm(total=N, unit="puzzle", disable=not progress, desc=sampler.name, leave=False) as bar:
         for start in range(0, N, batch_size):
             stop = min(start + batch_size, N)
             tokens = puzzle_tokens[start:stop].to(device)  # (b, L)
             seeds = None if row_seeds is None else row_seeds[start:stop].to(device)
-            res = sampler.sample(
-                fn,
-                tokens,
-                spec.mask_id,
-                grid=spec.grid,
-                temperature=temperature,
-                row_seeds=seeds,
-                record=record,
-                constrain=constrainer(spec) if constrain else None,
-            )
-            results.append(
-                SampleResult(*(None if t is None else t.cpu() for t in vars(res).values()))
-            )
+            if search is None:
+                res = sampler.sample(
+                    fn,
+                    tokens,
+                    spec.mask_id,
+                    grid=spec.grid,
+                    temperature=temperature,
+                    row_seeds=seeds,
+                    record=record,
+                    constrain=constrainer(spec) if constrain else None,
+                )
+            else:
+                res = search.run(
+                    fn, sampler, spec, tokens, temperature=temperature, row_seeds=seeds,
+                    record=record, constrain=constrain,
+                )  # fmt: skip
+            results.append(_to_cpu(res))
             bar.update(stop - start)
     if not results:
         L = puzzle_tokens.shape[1]
@@ -149,9 +184,11 @@ class SolveReport:
 
     answers:  (N, H, W) boards, the last attempt's answer of every puzzle.
     reasons:  None where the answer is valid, else the validator's reason.
-    nfe:      (N,) forward passes spent on the puzzle over all attempts.
+    nfe:      (N,) forward passes spent on the puzzle over all attempts (every branch of a
+              search counted).
     attempts: (N,) attempts used (1 + retries spent).
     seconds:  wall time spent sampling (model load and validation excluded).
+    branch_points, backtracks: (N,) what a search did (zeros without search).
     """
 
     answers: np.ndarray
@@ -159,6 +196,15 @@ class SolveReport:
     nfe: np.ndarray
     attempts: np.ndarray
     seconds: float
+    branch_points: np.ndarray | None = None
+    backtracks: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        zeros = np.zeros(len(self.reasons), dtype=np.int64)
+        if self.branch_points is None:
+            self.branch_points = zeros
+        if self.backtracks is None:
+            self.backtracks = zeros.copy()
 
     @property
     def n(self) -> int:
@@ -169,7 +215,7 @@ class SolveReport:
         return sum(r is None for r in self.reasons)
 
     def summary(self) -> dict:
-        """n, solved, accuracy, mean/median NFE, seconds, puzzles_per_second."""
+        """n, solved, accuracy, mean/median/p90/max NFE, seconds, puzzles_per_second."""
         n = self.n
         return {
             "n": n,
@@ -177,6 +223,10 @@ class SolveReport:
             "accuracy": self.solved / n if n else 0.0,
             "mean_nfe": float(self.nfe.mean()) if n else 0.0,
             "median_nfe": float(np.median(self.nfe)) if n else 0.0,
+            "p90_nfe": float(np.percentile(self.nfe, 90)) if n else 0.0,
+            "max_nfe": int(self.nfe.max()) if n else 0,
+            "mean_branch_points": float(self.branch_points.mean()) if n else 0.0,
+            "mean_backtracks": float(self.backtracks.mean()) if n else 0.0,
             "mean_attempts": float(self.attempts.mean()) if n else 0.0,
             "seconds": self.seconds,
             "puzzles_per_second": n / self.seconds if self.seconds > 0 else float("inf"),
@@ -184,9 +234,11 @@ class SolveReport:
 
     def per_puzzle(self) -> list[dict]:
         return [
-            {"nfe": int(f), "valid": r is None, "attempts": int(a), "reason": r}
-            for f, a, r in zip(self.nfe, self.attempts, self.reasons, strict=True)
-        ]
+            {"nfe": int(f), "branch_points": int(b), "backtracks": int(k), "valid": r is None,
+             "attempts": int(a), "reason": r}
+            for f, b, k, a, r in zip(self.nfe, self.branch_points, self.backtracks, self.attempts,
+                                     self.reasons, strict=True)
+        ]  # fmt: skip
 
 
 def solve_puzzles(
@@ -203,6 +255,8 @@ def solve_puzzles(
     retry_temperature: float | None = None,
     progress: bool = False,
     constrain: bool = False,
+    search: Search | None = None,
+    compile: bool | None = None,
 ) -> SolveReport:
     """Solve puzzle boards (N, H, W), validate exactly and retry the failures.
 
@@ -210,6 +264,7 @@ def solve_puzzles(
     whose answer failed the validator, at ``retry_temperature`` (default: ``temperature`` if
     > 0, else 0.5); up to ``retries`` times. Puzzle i's randomness in attempt a comes from
     ``sampling.rng.derive_seeds(seed, i, a)``, so answers do not depend on the batch size.
+    With ``search``, each attempt is a search (``sampling.search``) over the sampler's passes.
     """
     if retries < 0:
         raise UnmaskError(f"--retries must be >= 0, got {retries}")
@@ -222,6 +277,8 @@ def solve_puzzles(
     answer_tokens = tokens.clone()
     nfe = np.zeros(N, dtype=np.int64)
     attempts = np.zeros(N, dtype=np.int64)
+    branch_points = np.zeros(N, dtype=np.int64)
+    backtracks = np.zeros(N, dtype=np.int64)
     reasons: list[str | None] = [None] * N
     todo = np.arange(N)
     seconds = 0.0
@@ -244,6 +301,8 @@ def solve_puzzles(
             progress=progress,
             record=False,
             constrain=constrain,
+            search=search,
+            compile=compile,
         )
         _sync(device)
         seconds += time.perf_counter() - t0
@@ -251,21 +310,50 @@ def solve_puzzles(
         nfe[todo] += res.nfe.numpy()
         attempts[todo] += 1
         found = check_answers(spec, puzzles[todo], res.tokens)
+        if search is not None:
+            branch_points[todo] += res.branch_points.numpy()
+            backtracks[todo] += res.backtracks.numpy()
+            found = _search_reasons(search, res, found)
         for i, reason in zip(todo.tolist(), found, strict=True):
             reasons[i] = reason
         todo = np.array([i for i, r in zip(todo.tolist(), found, strict=True) if r is not None],
                         dtype=np.int64)  # fmt: skip
     answers = spec.decode(answer_tokens.numpy())
     explain_failures(spec, puzzles, reasons)
-    return SolveReport(answers, reasons, nfe, attempts, seconds)
+    return SolveReport(answers, reasons, nfe, attempts, seconds, branch_points, backtracks)
 
 
-def warm_up(model: Callable, spec: TaskSpec, device: str | torch.device, batch_size: int) -> None:
-    """One untimed forward pass (CUDA context, kernels, allocator) before anything is timed."""
+def _search_reasons(search: Search, res, found: list[str | None]) -> list[str | None]:
+    """The validator's verdicts, with why the search stopped where it found no answer."""
+    out = []
+    for reason, status in zip(found, res.status.tolist(), strict=True):
+        if reason is not None and status == OVER_BUDGET:
+            reason = f"no valid answer within --max-nfe {search.max_nfe} forward passes ({reason})"
+        elif reason is not None and status == EXHAUSTED:
+            reason = f"search exhausted: no untried value left ({reason})"
+        out.append(reason)
+    return out
+
+
+def warm_up(
+    model: Callable,
+    spec: TaskSpec,
+    device: str | torch.device,
+    batch_size: int,
+    compile: bool | None = None,
+) -> None:
+    """Untimed forward passes (CUDA context, kernels, allocator; compiled shapes) before
+    anything is timed: one per batch bucket up to ``batch_size`` when compiled."""
     device = resolve_device(device)
-    tokens = torch.full((min(batch_size, 64), spec.num_cells), spec.mask_id, device=device)
+    fn = forward_fn(model, device, compile)
+    sizes = [min(batch_size, 64)]
+    if hasattr(fn, "buckets_seen"):
+        from sampling.fast import bucket
+
+        sizes = sorted({bucket(n) for n in (1 << k for k in range(13)) if n <= bucket(batch_size)})
     with torch.inference_mode():
-        forward_fn(model, device)(tokens)
+        for n in sizes:
+            fn(torch.full((n, spec.num_cells), spec.mask_id, device=device))
     _sync(device)
 
 
@@ -280,6 +368,7 @@ def trace_puzzle(
     temperature: float = 0.0,
     device: str | torch.device = "cpu",
     constrain: bool = False,
+    search: Search | None = None,
 ) -> list[tuple[SampleResult, str]]:
     """Solve one puzzle board (H, W) once per sampler and keep the whole trace.
 
@@ -294,9 +383,11 @@ def trace_puzzle(
     for _, sampler in samplers:
         result = solve_tokens(
             model, spec, tokens, sampler, batch_size=1, device=device, temperature=temperature,
-            row_seeds=seeds, record=True, constrain=constrain,
+            row_seeds=seeds, record=True, constrain=constrain, search=search,
         )  # fmt: skip
         reasons = check_answers(spec, board[None], result.tokens)
+        if search is not None:
+            reasons = _search_reasons(search, result, reasons)
         explain_failures(spec, board[None], reasons)
         out.append((result, "valid answer" if reasons[0] is None else f"invalid: {reasons[0]}"))
     return out

@@ -32,7 +32,7 @@ from puzzles.errors import UnmaskError
 from puzzles.tokens import TaskSpec
 from viz import board as B
 from viz.renderers import renderer_for
-from viz.trace import RowTrace, frame_steps, state_at
+from viz.trace import RowTrace, frame_states, frame_steps
 
 FORMATS = (".gif", ".mp4")
 
@@ -56,7 +56,11 @@ def color_scale(traces: Sequence[RowTrace], color: str) -> tuple[str, Normalize,
     reversed viridis (probability 1 dark). The range spans what the traces hold, so a confident
     model still shows its differences; the colour bar gives the numbers.
     """
-    values = np.concatenate([t.color_values(color)[t.reveal_step >= 1] for t in traces])
+    parts = [t.color_values(color)[t.reveal_step >= 1] for t in traces]
+    for t in traces:  # a search's frames also show values it later took back
+        for f in t.frames or ():
+            parts.append((f.entropy if color == "entropy" else f.prob)[f.values >= 0])
+    values = np.concatenate(parts)
     values = values[np.isfinite(values)]
     if color == "entropy":
         top = float(values.max()) if values.size else 0.0
@@ -106,7 +110,9 @@ class AnimationFigure:
         self.outcomes = list(outcomes) if outcomes is not None else [None] * len(traces)
         if len(self.outcomes) != len(traces):
             raise ValueError("one outcome per trace")
-        self.steps = frame_steps([t.nfe for t in traces], hold_frames)  # (F, P)
+        # one FrameState per frame of each panel: passes (and a search's backtracks)
+        self.timelines = [frame_states(t, color=color) for t in self.traces]
+        self.steps = frame_steps([len(tl) - 1 for tl in self.timelines], hold_frames)  # (F, P)
         cmap_name, self.norm, cbar_label = color_scale(self.traces, color)
         self.cmap = matplotlib.colormaps[cmap_name]
 
@@ -138,7 +144,7 @@ class AnimationFigure:
         if title:
             self.figure.suptitle(title, y=1 - 10 / height, va="top", fontsize=13)
         self.figure.legend(
-            handles=_legend_handles(spec),
+            handles=_legend_handles(spec, search=any(t.frames for t in self.traces)),
             loc="lower center",
             bbox_to_anchor=(0.5, 0.0),
             ncol=5,
@@ -154,6 +160,7 @@ class AnimationFigure:
         self._static = None  # figure without boards and panel titles
         self._base = None  # figure with boards at ``_base_steps``, no outlines or panel titles
         self._base_steps: np.ndarray | None = None
+        self._base_states: list | None = None
         self._clip_paths: list = []
         self._shown = self.steps[0]
         self.show(0)
@@ -169,26 +176,27 @@ class AnimationFigure:
     def show(self, frame: int) -> None:
         """Point every panel at its step in frame ``frame`` of the timeline (no drawing)."""
         self._shown = self.steps[frame]
-        for ax, board, trace, label, outcome, step in zip(
+        for ax, board, timeline, label, outcome, step in zip(
             self.axes,
             self.boards,
-            self.traces,
+            self.timelines,
             self.labels,
             self.outcomes,
             self._shown,
             strict=True,
         ):
-            state = state_at(trace, int(step), self.color)
+            state = timeline[int(step)]
             board.update(state)
-            status = _status(state, outcome)
+            status = _status(state, outcome, last=int(step) == len(timeline) - 1)
             ax.set_title(f"{label}\n{status}", fontsize=11, linespacing=1.4, pad=6)
 
     def rgb(self) -> np.ndarray:
         """Render the frame chosen by ``show``: uint8 array (height_px, width_px, 3).
 
         The fixed parts (figure title, legend, colour bar) are drawn once. The boards are kept
-        as a layer that, when frames go forward, only redraws the cells revealed since the last
-        frame (clipped to those cells); outlines and panel titles go on top each frame.
+        as a layer that, when frames go forward, only redraws the cells whose value, fill or
+        score changed since the last frame (clipped to those cells); outlines and panel titles
+        go on top each frame.
         """
         draw = self.figure.draw_artist
         if self._static is None:
@@ -201,12 +209,12 @@ class AnimationFigure:
                 board.draw_board(draw)
         else:
             self.canvas.restore_region(self._base)
-            for board, trace, old, new in zip(
-                self.boards, self.traces, self._base_steps, steps, strict=True
+            for board, timeline, old, new in zip(
+                self.boards, self.timelines, self._base_steps, steps, strict=True
             ):
                 if new == old:
                     continue
-                changed = np.flatnonzero((trace.reveal_step > old) & (trace.reveal_step <= new))
+                changed = np.flatnonzero(_differs(timeline[int(old)], timeline[int(new)]))
                 board.draw_cells(draw, changed, self._clip_paths)
         self._base = self.canvas.copy_from_bbox(self.figure.bbox)
         self._base_steps = steps.copy()
@@ -229,19 +237,29 @@ class AnimationFigure:
         self.figure.clear()
 
 
-def _status(state, outcome: str | None = None) -> str:
-    """Second title line: step, cells revealed so far, NFE; the outcome once done."""
+def _differs(a, b) -> np.ndarray:
+    """(L,) bool: cells drawn differently in two states of one board."""
+    score = ~((a.score == b.score) | (np.isnan(a.score) & np.isnan(b.score)))
+    return (a.values != b.values) | (a.revealed != b.revealed) | score
+
+
+def _status(state, outcome: str | None = None, last: bool | None = None) -> str:
+    """Second title line: passes, cells revealed so far, NFE; the outcome once done."""
     total = state.num_masked
+    done = state.passes == state.nfe if last is None else last
     if state.step == 0:
         return f"start: {total} cells masked · NFE 0"
-    if state.step == state.nfe:
+    if state.retracted.any():
+        return f"backtrack: {int(state.retracted.sum())} cells taken back · NFE {state.passes}"
+    if done:
         if outcome:
             return f"done · NFE {state.nfe} · {outcome}"
-        return f"done: {total}/{total} cells revealed · NFE {state.nfe}"
-    return f"step {state.step} of {state.nfe} · {state.num_revealed}/{total} revealed · NFE {state.step}"
+        return f"done: {state.num_revealed}/{total} cells revealed · NFE {state.nfe}"
+    return (f"pass {state.passes} of {state.nfe} · {state.num_revealed}/{total} revealed · "
+            f"NFE {state.passes}")  # fmt: skip
 
 
-def _legend_handles(spec: TaskSpec) -> list:
+def _legend_handles(spec: TaskSpec, search: bool = False) -> list:
     outline = Line2D(
         [],
         [],
@@ -253,7 +271,13 @@ def _legend_handles(spec: TaskSpec) -> list:
         markeredgewidth=2.5,
         label="revealed in this pass",
     )
-    return [*renderer_for(spec).legend(spec), outline]
+    handles = [*renderer_for(spec).legend(spec), outline]
+    if search:
+        handles.append(
+            Line2D([], [], marker="s", linestyle="none", markersize=11, markerfacecolor="none",
+                   markeredgecolor=B.RETRACTED, markeredgewidth=2.0, label="taken back (search)")
+        )  # fmt: skip
+    return handles
 
 
 @dataclass(frozen=True)

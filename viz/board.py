@@ -23,6 +23,7 @@ from viz.trace import FrameState
 NO_SCORE_FILL = "#7f7f7f"  # revealed cell whose trace has no score (should not happen)
 HIGHLIGHT_OUTER = "#000000"
 HIGHLIGHT_INNER = "#ffffff"
+RETRACTED = "#d62728"  # outline of cells a search took back
 
 
 def board_inches(spec: TaskSpec) -> float:
@@ -125,9 +126,14 @@ class BoardArtist:
         )
         self.outline_width = lw  # points
         self.inset = min(0.45, lw / pts / 2 + 0.05)  # the outline sits inside its cell
+        # Cells a search just took back: a red dashed outline.
+        self.outline_retracted = LineCollection(
+            [], colors=RETRACTED, linewidths=lw / 1.5, linestyles=(0, (2, 1)), zorder=8, **style
+        )
         ax.add_collection(self.outline_outer)
         ax.add_collection(self.outline_inner)
-        self.overlay = [self.outline_outer, self.outline_inner]
+        ax.add_collection(self.outline_retracted)
+        self.overlay = [self.outline_outer, self.outline_inner, self.outline_retracted]
 
     def fills(self, state: FrameState) -> np.ndarray:
         """(H, W, 4) RGBA cell fills for ``state``."""
@@ -169,6 +175,8 @@ class BoardArtist:
         segs = _outline_segments(np.flatnonzero(state.highlighted), w, self.inset)
         self.outline_outer.set_segments(segs)
         self.outline_inner.set_segments(segs)
+        back = _outline_segments(np.flatnonzero(state.retracted), w, self.inset)
+        self.outline_retracted.set_segments(back)
 
     @property
     def artists(self) -> list:

@@ -185,6 +185,7 @@ def traces_for(args, spec, board, samplers):
     Returns ([RowTrace], [outcome text], model path); the outcome comes from the exact
     validator: "valid answer" or "invalid: <reason>".
     """
+    from sampling.cli import searches_from_args
     from sampling.solve import load_for, resolve_device, trace_puzzle
     from viz.trace import row_trace
 
@@ -193,6 +194,7 @@ def traces_for(args, spec, board, samplers):
     results = trace_puzzle(
         loaded.model, spec, board, samplers, index=args.index, seed=args.seed,
         temperature=args.temperature, device=device, constrain=args.constrain,
+        search=searches_from_args(args)[0],
     )  # fmt: skip
     traces = [row_trace(result, 0) for result, _ in results]
     return traces, [outcome for _, outcome in results], loaded.path

@@ -256,10 +256,13 @@ def read_bench(paths: Sequence[str | os.PathLike]) -> list[BenchPoint]:
             raise UnmaskError(f"{path}: is a folder, not a bench JSON file") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise UnmaskError(f"{path}: not a JSON file ({err})") from None
-        for point in read_bench_rows(_rows_of(data, path), str(path)):
+        except OSError as err:
+            raise UnmaskError(f"{path}: cannot read ({err.strerror or err})") from None
+        rows = _rows_of(data, path)
+        if not rows:
+            raise UnmaskError(f"{path}: holds no sampler rows")
+        for point in read_bench_rows(rows, str(path)):
             points.append(dataclasses.replace(point, source=path.stem))
-    if not points:
-        raise UnmaskError("the bench files hold no sampler rows")
     return points
 
 
@@ -457,10 +460,17 @@ def read_training_logs(directory: str | os.PathLike) -> list[TrainingLog]:
         )
     logs = []
     for path in files:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            columns = reader.fieldnames or []
+        if path.is_dir():
+            raise UnmaskError(f"{path}: is a folder, not a metrics file")
+        try:
+            with path.open(newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                rows = list(reader)
+                columns = reader.fieldnames or []
+        except UnicodeDecodeError as err:
+            raise UnmaskError(f"{path}: not a UTF-8 CSV file (byte {err.start})") from None
+        except (OSError, csv.Error) as err:
+            raise UnmaskError(f"{path}: cannot read the CSV ({err})") from None
         step_col = next(
             (c for c in ("step", "global_step", "trainer/global_step") if c in columns), None
         )

@@ -27,6 +27,8 @@ class RowTrace:
     nfe:         forward passes this row used (== reveal_step.max(), 0 if nothing was masked).
     entropy:     (L,) float64, nats at reveal (nan for givens), or None.
     prob:        (L,) float64, probability of the placed value at reveal (nan for givens), or None.
+    frames:      the search's events (``sampling.search.Frame``) when the trace is a search's:
+                 passes and the backtracks that took cells back; None for a plain sampler.
     """
 
     tokens: np.ndarray
@@ -34,6 +36,7 @@ class RowTrace:
     nfe: int
     entropy: np.ndarray | None
     prob: np.ndarray | None
+    frames: tuple | None = None
 
     @property
     def given(self) -> np.ndarray:
@@ -91,8 +94,10 @@ def row_trace(result, row: int = 0) -> RowTrace:
     nfe = int(nfe_all[row])
     if (reveal_row == 0).any() or (reveal_row < -1).any():
         raise ValueError("reveal_step must be -1 (given) or a 1-based forward pass")
+    frames = getattr(result, "frames", None)
+    frames = None if frames is None else tuple(frames[row])
     last = int(reveal_row.max(initial=0))
-    if last != nfe:
+    if last != nfe and not (frames is not None and last < nfe):  # a search may end on a repair
         raise ValueError(f"row {row}: nfe={nfe} but the last reveal happened at pass {last}")
     entropy = _numpy(result.entropy)
     prob = _numpy(result.prob)
@@ -102,6 +107,7 @@ def row_trace(result, row: int = 0) -> RowTrace:
         nfe=nfe,
         entropy=None if entropy is None else entropy[row].astype(np.float64),
         prob=None if prob is None else prob[row].astype(np.float64),
+        frames=frames,
     )
 
 
@@ -109,13 +115,15 @@ def row_trace(result, row: int = 0) -> RowTrace:
 class FrameState:
     """What one frame of one board shows (all arrays (L,), row-major cells).
 
-    step:        forward passes done (0 = the puzzle as given).
+    step:        frame index (0 = the puzzle as given).
     nfe:         the row's total forward passes.
     values:      int64 token per cell, -1 where the cell is still masked.
     given:       bool, the puzzle's given cells (and maze walls, S, G).
     revealed:    bool, cells the sampler has filled by this step (givens excluded).
     highlighted: bool, cells revealed in exactly this step (``reveal_step == step``).
     score:       float, colour value (entropy or confidence at reveal) on revealed cells, nan elsewhere.
+    passes:      forward passes done by this frame (== step for a plain sampler).
+    retracted:   bool, cells a search took back in this frame (all False for a plain sampler).
     """
 
     step: int
@@ -125,6 +133,14 @@ class FrameState:
     revealed: np.ndarray
     highlighted: np.ndarray
     score: np.ndarray
+    passes: int = -1
+    retracted: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.passes < 0:
+            object.__setattr__(self, "passes", self.step)
+        if self.retracted is None:
+            object.__setattr__(self, "retracted", np.zeros_like(self.given))
 
     @property
     def num_revealed(self) -> int:
@@ -164,7 +180,39 @@ def frame_states(result, row: int = 0, color: str | None = "entropy") -> list[Fr
     (``"entropy"``, ``"confidence"`` or None for no colouring).
     """
     trace = result if isinstance(result, RowTrace) else row_trace(result, row)
+    if trace.frames is not None:
+        return search_states(trace, color)
     return [state_at(trace, t, color) for t in range(trace.nfe + 1)]
+
+
+def search_states(trace: RowTrace, color: str | None = "entropy") -> list[FrameState]:
+    """The frames of a search trace: the puzzle, then one per event (a forward pass, or a
+    backtrack that took cells back and tried another value)."""
+    if color is not None and color not in COLORS:
+        raise UnmaskError(f"unknown colour scale {color!r}; expected one of {', '.join(COLORS)}")
+    given = trace.given
+    states = [state_at(trace, 0, color)]
+    for k, frame in enumerate(trace.frames, start=1):
+        revealed = (frame.values >= 0) & ~given
+        values = np.where(given, trace.tokens, frame.values)
+        if color is None:
+            score = np.full(trace.tokens.shape, np.nan)
+        else:
+            score = np.where(revealed, frame.entropy if color == "entropy" else frame.prob, np.nan)
+        states.append(
+            FrameState(
+                step=k,
+                nfe=trace.nfe,
+                values=values,
+                given=given,
+                revealed=revealed,
+                highlighted=np.asarray(frame.revealed, dtype=bool),
+                score=score,
+                passes=frame.nfe,
+                retracted=np.asarray(frame.retracted, dtype=bool),
+            )
+        )
+    return states
 
 
 def frame_steps(nfes, hold_frames: int = 0) -> np.ndarray:

@@ -51,6 +51,12 @@ def toy() -> DyadicToyModel:
     return DyadicToyModel()
 
 
+@pytest.fixture(scope="session")
+def toy_model():
+    """The class, for tests that need toys of other shapes: toy_model(L=49, V=2, vocab=6)."""
+    return DyadicToyModel
+
+
 def _puzzles4(oracle: ExactSudokuDenoiser, count: int, clues: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return oracle.random_puzzles(count, clues, generator=g)[0]

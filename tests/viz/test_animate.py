@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from puzzles.errors import UnmaskError
@@ -192,3 +193,68 @@ def test_failed_render_leaves_no_file(sudoku_trace, tmp_path, monkeypatch):
         A.write_animation(spec, [row_trace(result)], ["a"], tmp_path / "old.gif", progress=False)
     assert _listing(tmp_path) == ["old.gif"]
     assert (tmp_path / "old.gif").read_bytes() == b"previous"
+
+
+# --- search traces: passes and the backtracks that take cells back ------------------------------
+
+
+def _search_trace():
+    """A real search on 4x4 puzzles with a mostly wrong state-dependent model, and a row that
+    backtracked."""
+    from puzzles import sudoku
+    from puzzles.tokens import sudoku_spec
+    from sampling.samplers import EBSampler
+    from sampling.search import Search
+
+    spec = sudoku_spec(4)
+    puzzles, _, _ = sudoku.generate_many(8, seed=4, box=2, workers=1, progress=False)
+    W = torch.randint(-4, 5, (16, 4, 16, 5), generator=torch.Generator().manual_seed(3)).float()
+
+    def model(t):
+        return 0.25 * torch.einsum("lvjc,bjc->blv", W, torch.nn.functional.one_hot(t, 5).float())
+
+    tokens = torch.from_numpy(spec.encode_puzzle(puzzles))
+    res = Search("backtrack", 0.0, max_nfe=None).run(model, EBSampler(0.1), spec, tokens,
+                                                    record=True)  # fmt: skip
+    row = int(torch.argmax(res.backtracks))
+    assert res.backtracks[row] > 0
+    return spec, res, row
+
+
+def test_search_frames_show_every_pass_and_every_take_back():
+    from viz.trace import frame_states
+
+    spec, res, row = _search_trace()
+    trace = row_trace(res, row)
+    states = frame_states(trace)
+    events = trace.frames
+    passes = [f.nfe for f in events]
+    assert passes == sorted(passes) and passes[-1] == trace.nfe
+    assert len(states) == len(events) + 1
+    backs = [s for s in states if s.retracted.any()]
+    assert len(backs) >= int(res.backtracks[row])  # every backtrack is a frame
+    for s in backs:  # a take-back frame costs no pass; its cells are masked again or replaced
+        before = states[s.step - 1]
+        assert s.passes == before.passes
+        back = np.flatnonzero(s.retracted)
+        assert before.revealed[back].all()
+        assert (~s.revealed[back] | (s.values[back] != before.values[back])).all()
+    final = states[-1]
+    assert np.array_equal(final.values[~final.given], trace.tokens[~final.given])
+
+
+def test_search_animation_incremental_frames_equal_full_redraws(tmp_path):
+    spec, res, row = _search_trace()
+    trace = row_trace(res, row)
+    anim = A.AnimationFigure(spec, [trace], ["eb+backtrack"], hold_frames=0)
+    assert anim.num_frames == len(trace.frames) + 1
+    for f in range(anim.num_frames):
+        anim.show(f)
+        fast = anim.rgb()
+        if f % 4 == 0 or f == anim.num_frames - 1:
+            ref = A.AnimationFigure(spec, [trace], ["eb+backtrack"], hold_frames=0)
+            ref.show(f)
+            np.testing.assert_array_equal(fast, ref.rgb(), err_msg=f"frame {f}")
+            ref.close()
+    info = A.write_animation(spec, [trace], ["eb+backtrack"], tmp_path / "s.gif", progress=False)
+    assert info.num_frames == len(trace.frames) + 1 + 4

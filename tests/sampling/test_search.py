@@ -1,0 +1,173 @@
+"""Search with the validator in the loop (``sampling.search``): completeness, exact NFE, budgets,
+batched equals row-by-row, and --constrain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from puzzles import maze, sudoku
+from puzzles.task import check_answers
+from puzzles.tokens import maze_spec, sudoku_spec
+from sampling.samplers import (
+    DUSSampler,
+    EBSampler,
+    RandomSampler,
+    ThresholdSampler,
+    TopKSampler,
+)
+from sampling.search import EXHAUSTED, OVER_BUDGET, SOLVED, Search
+
+SAMPLERS = [
+    EBSampler(0.01),
+    EBSampler(1.0),
+    TopKSampler(1),
+    TopKSampler(3, "margin"),
+    RandomSampler(2),
+    ThresholdSampler(0.9),
+    DUSSampler(),
+    DUSSampler(two_d=True),
+]
+IDS = [repr(s) for s in SAMPLERS]
+
+
+class Counting:
+    """Counts the rows of every forward pass."""
+
+    def __init__(self, model):
+        self.model, self.rows = model, 0
+
+    def __call__(self, tokens):
+        self.rows += tokens.shape[0]
+        return self.model(tokens)
+
+
+@pytest.fixture(scope="module")
+def sudoku4():
+    """30 uniquely solvable 4x4 puzzles and their spec."""
+    puzzles, _, _ = sudoku.generate_many(30, seed=77, box=2, workers=1, progress=False)
+    spec = sudoku_spec(4)
+    return spec, puzzles, torch.from_numpy(spec.encode_puzzle(puzzles))
+
+
+def _check(spec, puzzles, res, complete: bool):
+    reasons = check_answers(spec, puzzles, res.tokens)
+    solved = res.status == SOLVED
+    # never an invalid answer called solved, never a valid one called failed
+    assert all((r is None) == bool(s) for r, s in zip(reasons, solved.tolist(), strict=True))
+    if complete:
+        assert solved.all(), [r for r in reasons if r][:3]
+    given = torch.from_numpy(spec.encode_puzzle(puzzles)) != spec.mask_id
+    assert torch.equal(res.tokens[given], torch.from_numpy(spec.encode_puzzle(puzzles))[given])
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS, ids=IDS)
+def test_backtrack_with_the_exact_oracle_solves_every_unique_puzzle(sampler, oracle, sudoku4):
+    spec, puzzles, tokens = sudoku4
+    model = Counting(oracle)
+    res = Search("backtrack", branch_entropy=0.0, max_nfe=None).run(
+        model, sampler, spec, tokens, row_seeds=torch.arange(30)
+    )
+    _check(spec, puzzles, res, complete=True)
+    assert int(res.nfe.sum()) == model.rows  # every forward pass of every row is counted
+
+
+@pytest.fixture(scope="module")
+def bad(toy_model):
+    """bad(seed): a state-dependent 4x4 Sudoku model that is mostly wrong (never entropy 0)."""
+    return lambda seed=3: toy_model(L=16, V=4, vocab=5, seed=seed)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS[:5], ids=IDS[:5])
+def test_backtrack_with_a_bad_model_still_solves_every_unique_puzzle(sampler, sudoku4, bad):
+    spec, puzzles, tokens = sudoku4
+    model = Counting(bad())
+    single = sampler.sample(model.model, tokens, spec.mask_id, row_seeds=torch.arange(30))
+    single_ok = sum(r is None for r in check_answers(spec, puzzles, single.tokens))
+    res = Search("backtrack", branch_entropy=0.0, max_nfe=None).run(
+        model, sampler, spec, tokens, row_seeds=torch.arange(30)
+    )
+    _check(spec, puzzles, res, complete=True)
+    assert single_ok < 30 and int(res.backtracks.sum()) > 0  # the model alone fails some
+    assert int(res.nfe.sum()) == model.rows
+
+
+def test_backtrack_solves_every_3x3_maze_with_a_bad_model(toy_model):
+    spec = maze_spec(3)
+    puzzles, _, _ = maze.generate_many(40, seed=21, h=3, w=3, workers=1, progress=False)
+    puzzles = np.concatenate(
+        [puzzles, maze.generate_many(20, 22, 3, extra_openings=0.5, workers=1, progress=False)[0]]
+    )
+    tokens = torch.from_numpy(spec.encode_puzzle(puzzles))
+    model = Counting(toy_model(L=49, V=2, vocab=6, seed=5))
+    res = Search("backtrack", branch_entropy=0.0, max_nfe=None).run(
+        model, EBSampler(0.1), spec, tokens
+    )
+    _check(spec, puzzles, res, complete=True)
+    assert int(res.nfe.sum()) == model.rows
+
+
+def test_an_unsolvable_puzzle_is_exhausted_never_solved(oracle):
+    spec = sudoku_spec(4)
+    # givens that clash nowhere yet leave cell r1c1 with no digit: 1 2 in row 1, 3 and 4 below
+    board = np.zeros((1, 4, 4), dtype=np.int8)
+    board[0, 0, 2], board[0, 0, 3], board[0, 1, 0], board[0, 2, 0] = 1, 2, 3, 4
+    tokens = torch.from_numpy(spec.encode_puzzle(board))
+    for mode in ("backtrack", "remask"):
+        res = Search(mode, 0.0, max_nfe=50).run(oracle, EBSampler(0.1), spec, tokens)
+        assert int(res.status[0]) in (EXHAUSTED, OVER_BUDGET) and int(res.nfe[0]) <= 50
+
+
+def test_budget_is_respected_and_counted(sudoku4, bad):
+    spec, puzzles, tokens = sudoku4
+    res = Search("backtrack", 0.0, max_nfe=6).run(bad(), TopKSampler(1), spec, tokens)
+    assert (res.nfe <= 6).all()
+    over = res.status == OVER_BUDGET
+    assert over.any() and (res.nfe[over] == 6).all()
+    _check(spec, puzzles, res, complete=False)
+
+
+@pytest.mark.parametrize("mode", ["backtrack", "remask"])
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_batched_search_equals_row_by_row(mode, temperature, sudoku4, bad):
+    spec, _, tokens = sudoku4
+    model = bad(seed=8)
+    seeds = torch.arange(100, 130)
+    search = Search(mode, 0.05, max_nfe=40)
+    batch = search.run(model, EBSampler(0.3), spec, tokens, temperature=temperature,
+                       row_seeds=seeds)  # fmt: skip
+    for b in range(0, 30, 7):
+        one = search.run(model, EBSampler(0.3), spec, tokens[b : b + 1], temperature=temperature,
+                         row_seeds=seeds[b : b + 1])  # fmt: skip
+        for name in ("tokens", "reveal_step", "nfe", "status", "branch_points", "backtracks"):
+            assert torch.equal(getattr(batch, name)[b : b + 1], getattr(one, name)), (b, name)
+
+
+def test_remask_never_returns_an_invalid_answer_and_helps(sudoku4, bad):
+    spec, puzzles, tokens = sudoku4
+    model = bad()
+    single = EBSampler(0.01).sample(model, tokens, spec.mask_id)
+    res = Search("remask", max_nfe=60).run(model, EBSampler(0.01), spec, tokens)
+    _check(spec, puzzles, res, complete=False)
+    alone = sum(r is None for r in check_answers(spec, puzzles, single.tokens))
+    assert int((res.status == SOLVED).sum()) > alone and int(res.backtracks.sum()) > 0
+
+
+def test_constrain_gives_forced_cells_zero_entropy():
+    """A model that knows nothing (uniform logits): with --constrain the cells the rules force
+    have entropy 0, and EB at gamma 0 takes them all in its first pass."""
+    spec = sudoku_spec(4)
+    board = np.array([[[1, 2, 3, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]], dtype=np.int8)
+    tokens = torch.from_numpy(spec.encode_puzzle(board))
+
+    def uniform(t):
+        return torch.zeros(*t.shape, 4)
+
+    from sampling.solve import constrainer
+
+    res = EBSampler(0.0).sample(uniform, tokens, spec.mask_id, constrain=constrainer(spec))
+    assert int(res.reveal_step[0, 3]) == 1 and float(res.entropy[0, 3]) == 0.0  # r1c4 is 4
+    assert int(res.tokens[0, 3]) == 3
+    plain = EBSampler(0.0).sample(uniform, tokens, spec.mask_id)
+    assert float(plain.entropy[0, 3]) > 1.0  # the model alone hesitates everywhere
