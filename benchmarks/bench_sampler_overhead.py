@@ -8,7 +8,7 @@ What is timed, per device (medians over ``--repeats``):
 * ``forward``: one forward pass of a random-init ``Denoiser`` (bf16 autocast on CUDA), 9x9
   Sudoku tokens with about half the cells masked. Random weights cost the same as trained ones.
 * ``select``: EB's selection alone on those logits: softmax, entropy, sort, cumsum/cummax,
-  rank mask and scatter (``EBSampler._select``).
+  rank mask and scatter (``EBSampler.select``).
 * ``loop/pass``: everything ``Sampler.sample`` does per pass besides calling the model (the
   selection, argmax, active-row bookkeeping and write-back, the one host sync per pass), with
   ``record=False`` as ``unmask solve`` runs it and with ``record=True``. Measured by sampling

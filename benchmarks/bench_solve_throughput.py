@@ -14,8 +14,13 @@ change the cost of a pass).
 A "forward only" row times the model alone on one full batch: the ceiling for the sampled
 runs, whose passes shrink as rows finish.
 
-Run: ``python benchmarks/bench_solve_throughput.py [--device auto] [--batch-size 1024] [--n 8192]
-[--checkpoint PATH] [--input FILE] [--compile] [--dtype autocast|bf16] [--json out.json]``.
+Two paths, side by side in one run (``--paths``): ``eager`` (the model as it is, bf16 autocast
+on CUDA) and ``compiled`` (``sampling.fast``: bf16 weights, ``torch.compile`` over bucketed
+batch sizes, CUDA graphs; the default of ``unmask solve`` on a GPU). Each sampler row is timed
+after one untimed run (compilation, CUDA graphs, allocator), median of ``--rounds``.
+
+Run: ``python benchmarks/bench_solve_throughput.py [--device auto] [--batch-size 2048] [--n 8192]
+[--checkpoint PATH] [--input FILE] [--paths eager,compiled] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from _report import write_json
 from models.config import ModelConfig
 from models.denoiser import Denoiser
 from puzzles.tokens import spec_for
-from sampling.samplers import parse_sampler_specs
 from sampling.solve import forward_fn, resolve_device, solve_tokens, warm_up
+from sampling.specs import parse_sampler_specs
 
 
 def matmul_rate(device: torch.device) -> tuple[float, str]:
@@ -68,19 +73,13 @@ def synthetic_puzzles(spec, n: int, seed: int = 0) -> torch.Tensor:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--batch-size", type=int, default=2048)
     p.add_argument("--n", type=int, default=8192, help="puzzles (synthetic) or first N of --input")
     p.add_argument("--preset", default="small")
     p.add_argument("--checkpoint", help="trained model (default: random-init --preset)")
     p.add_argument("--input", help="9x9 Sudoku puzzles file (default: synthetic)")
     p.add_argument("--samplers", default="topk:k=1,eb:gamma=0.1,eb:gamma=1")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (dynamic)")
-    p.add_argument(
-        "--dtype",
-        choices=("autocast", "bf16"),
-        default="autocast",
-        help="CUDA: bf16 autocast (as unmask solve runs) or weights cast to bf16",
-    )
+    p.add_argument("--paths", default="eager,compiled", help="eager, compiled or both")
     p.add_argument("--rounds", type=int, default=3, help="timed runs per sampler (median)")
     p.add_argument("--forward-repeats", type=int, default=10)
     p.add_argument("--json", default="bench_solve_throughput.json")
@@ -104,76 +103,65 @@ def main() -> None:
         tokens = torch.from_numpy(spec.encode_puzzle(ds.puzzles[: args.n]))
     else:
         tokens = synthetic_puzzles(spec, args.n)
-    if args.dtype == "bf16":
-        model = model.to(torch.bfloat16)  # bf16 end to end (autocast keeps fp32 residuals)
-    forward = torch.compile(model, dynamic=True) if args.compile else model
-
     rate, rate_how = matmul_rate(device)
-    warm_up(forward, spec, device, args.batch_size)
 
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    # The model alone: one full-batch forward pass, no sampler.
-    fwd = forward_fn(forward, device)
-    full = tokens[: args.batch_size].to(device)
-    with torch.inference_mode():
-        times = []
-        for _ in range(3 + args.forward_repeats):
-            sync()
-            t0 = time.perf_counter()
-            fwd(full)
-            sync()
-            times.append(time.perf_counter() - t0)
-    forward_s = float(np.median(times[3:]))
-    forward_frac = 2 * params * spec.num_cells * full.shape[0] / rate / forward_s
-
-    rows = []
-    for label, sampler in parse_sampler_specs(args.samplers):
-        # one untimed batch per sampler (compilation, allocator), then median of --rounds
-        solve_tokens(forward, spec, tokens[: args.batch_size], sampler, batch_size=args.batch_size,
-                     device=device, record=False)  # fmt: skip
-        runs = []
-        for _ in range(args.rounds):
-            sync()
-            t0 = time.perf_counter()
-            res = solve_tokens(forward, spec, tokens, sampler, batch_size=args.batch_size,
-                               device=device, record=False)  # fmt: skip
-            sync()
-            runs.append(time.perf_counter() - t0)
-        seconds = float(np.median(runs))
-        rows_forwarded = int(res.nfe.sum())
-        floor = 2 * params * spec.num_cells * rows_forwarded / rate
-        rows.append(
-            {
-                "sampler": label,
-                "n": int(tokens.shape[0]),
-                "batch_size": args.batch_size,
-                "mean_nfe": float(res.nfe.float().mean()),
-                "seconds": seconds,
-                "puzzles_per_second": tokens.shape[0] / seconds,
+    rows, forwards = [], {}
+    for path in args.paths.split(","):
+        compiled = path == "compiled"
+        fwd = forward_fn(model, device, compile=compiled)
+        warm_up(model, spec, device, args.batch_size, compile=compiled)
+        # The model alone: one full-batch forward pass, no sampler.
+        full = tokens[: args.batch_size].to(device)
+        with torch.inference_mode():
+            times = []
+            for _ in range(3 + args.forward_repeats):
+                sync()
+                t0 = time.perf_counter()
+                fwd(full)
+                sync()
+                times.append(time.perf_counter() - t0)
+        forward_s = float(np.median(times[3:]))
+        forwards[path] = (forward_s, 2 * params * spec.num_cells * full.shape[0] / rate / forward_s)
+        for label, sampler in parse_sampler_specs(args.samplers):
+            run = dict(batch_size=args.batch_size, device=device, record=False, compile=compiled)
+            solve_tokens(model, spec, tokens[: args.batch_size], sampler, **run)  # untimed
+            runs = []
+            for _ in range(args.rounds):
+                sync()
+                t0 = time.perf_counter()
+                res = solve_tokens(model, spec, tokens, sampler, **run)
+                sync()
+                runs.append(time.perf_counter() - t0)
+            seconds = float(np.median(runs))
+            rows_forwarded = int(res.nfe.sum())
+            floor = 2 * params * spec.num_cells * rows_forwarded / rate
+            rows.append({
+                "path": path, "sampler": label, "n": int(tokens.shape[0]),
+                "batch_size": args.batch_size, "mean_nfe": float(res.nfe.float().mean()),
+                "seconds": seconds, "puzzles_per_second": tokens.shape[0] / seconds,
                 "rows_forwarded_per_second": rows_forwarded / seconds,
-                "floor_seconds": floor,
-                "floor_fraction": floor / seconds,
-            }
-        )
+                "floor_seconds": floor, "floor_fraction": floor / seconds,
+            })  # fmt: skip
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"\n{name}: {rate / 1e12:.1f} TFLOP/s measured ({rate_how}); model {origin}, "
-          f"{params:,} parameters; compile={args.compile}, dtype={args.dtype}; "
-          f"{tokens.shape[0]} puzzles, median of {args.rounds} runs\n")  # fmt: skip
-    print("| sampler | batch | mean NFE | puzzles/s | rows fwd/s | FLOP-floor fraction |")
-    print("|---|---|---|---|---|---|")
-    print(f"| forward only (no sampler) | {full.shape[0]} | - | - | "
-          f"{full.shape[0] / forward_s:.0f} | {100 * forward_frac:.1f}% |")  # fmt: skip
+          f"{params:,} parameters; {tokens.shape[0]} puzzles, median of {args.rounds} runs\n")  # fmt: skip
+    print("| path | sampler | batch | mean NFE | puzzles/s | rows fwd/s | FLOP-floor fraction |")
+    print("|---|---|---|---|---|---|---|")
+    for path, (forward_s, frac) in forwards.items():
+        print(f"| {path} | forward only (no sampler) | {args.batch_size} | - | - | "
+              f"{args.batch_size / forward_s:.0f} | {100 * frac:.1f}% |")  # fmt: skip
     for r in rows:
-        print(f"| `{r['sampler']}` | {r['batch_size']} | {r['mean_nfe']:.2f} | "
+        print(f"| {r['path']} | `{r['sampler']}` | {r['batch_size']} | {r['mean_nfe']:.2f} | "
               f"{r['puzzles_per_second']:.0f} | {r['rows_forwarded_per_second']:.0f} | "
               f"{100 * r['floor_fraction']:.1f}% |")  # fmt: skip
     out = {"device": name, "matmul_flops": rate, "matmul": rate_how, "model": origin,
-           "parameters": params, "compile": args.compile, "dtype": args.dtype,
-           "forward_seconds": forward_s, "forward_floor_fraction": forward_frac,
+           "parameters": params,
+           "forward": {k: {"seconds": v[0], "floor_fraction": v[1]} for k, v in forwards.items()},
            "rows": rows}  # fmt: skip
     write_json(args.json, out)
 

@@ -19,7 +19,7 @@ from _report import machine_info, write_json
 
 from puzzles.datasets import load_dataset
 from puzzles.task import check_answers
-from sampling.search import Search
+from sampling.search import MODES, Search
 from sampling.solve import load_for, resolve_device
 from sampling.specs import parse_sampler_spec
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", default=None, help="default: the shipped model")
     ap.add_argument("--n", type=int, default=200, help="first N puzzles of --input")
     ap.add_argument("--sampler", default="eb:gamma=0.01")
-    ap.add_argument("--mode", default="backtrack", choices=("backtrack", "remask"))
+    ap.add_argument("--mode", default="backtrack", choices=MODES)
     ap.add_argument("--branch-entropy", default="0.01,0.02,0.05,0.1,0.2")
     ap.add_argument("--max-nfe", type=int, default=400)
     ap.add_argument("--constrain", action="store_true")

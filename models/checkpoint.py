@@ -48,9 +48,10 @@ class LoadedModel:
     path: str
 
 
-def shipped_path(task: str, size: int) -> Path:
-    """Where the shipped model for (task, size) lives: ``models/shipped/{task}{size}.pt``."""
-    return SHIPPED_DIR / f"{task}{size}.pt"
+def shipped_path(task: str, size: int | None = None) -> Path:
+    """Where the shipped model for (task, size) lives: ``models/shipped/{task}{size}.pt``; with
+    ``size`` None the task's any-size model, ``models/shipped/{task}.pt``."""
+    return SHIPPED_DIR / (f"{task}.pt" if size is None else f"{task}{size}.pt")
 
 
 def describe(task: str, size: int) -> str:
@@ -130,14 +131,18 @@ def load_model(
 ) -> LoadedModel:
     """Load a model file (or an ``unmask train`` checkpoint) as a float32 ``Denoiser`` in eval mode.
 
-    ``path`` None loads the shipped model for (``task``, ``size``). When ``task``/``size`` are
-    given they must match the file. Every problem (missing, truncated or foreign file, other
-    task or size) raises ``UnmaskError`` with a one-line message.
+    ``path`` None loads the shipped model for (``task``, ``size``), or else the task's shipped
+    any-size model. When ``task``/``size`` are given they must match the file, except that a
+    model that takes any grid size (rotary positions) matches every size of its task. Every
+    problem (missing, truncated or foreign file, other task or size) raises ``UnmaskError``
+    with a one-line message.
     """
     if path is None:
         if task is None or size is None:
             raise UnmaskError("no model file given; pass --checkpoint FILE")
         p = shipped_path(task, size)
+        if not p.is_file() and shipped_path(task).is_file():
+            p = shipped_path(task)
         if not p.is_file():
             raise UnmaskError(
                 f"no shipped model for {describe(task, size)} ({p.name} is not in "
@@ -175,7 +180,9 @@ def load_model(
         raise
     except (KeyError, TypeError, ValueError) as err:
         raise UnmaskError(f"{p}: damaged unmask model file ({err})") from None
-    if (task is not None and task != file_task) or (size is not None and int(size) != file_size):
+    any_size = config.pos == "rope2d" and not config.block
+    wrong_size = size is not None and int(size) != file_size and not any_size
+    if (task is not None and task != file_task) or wrong_size:
         want = describe(task or file_task, size if size is not None else file_size)
         raise UnmaskError(
             f"{p}: model is for {describe(file_task, file_size)}, not {want}; "

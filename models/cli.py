@@ -15,7 +15,10 @@ _TRAIN_FIELDS = (
     "steps", "batch_size", "lr", "weight_decay", "warmup_steps", "ema", "elbo_weight",
     "clue_mask_prob", "augment", "train_size", "val_size", "val_every", "ckpt_every",
     "log_every", "data", "val_data", "generator", "precision", "compile", "num_workers",
+    "device_batches", "fresh_grids", "sizes", "init",
 )  # fmt: skip
+# Network flags that override the preset (ModelConfig fields).
+_MODEL_FIELDS = ("pos", "d_model", "n_layers", "n_heads", "d_ff", "block", "n_loops")
 
 
 def _devices(text: str):
@@ -31,6 +34,16 @@ def _devices(text: str):
     raise argparse.ArgumentTypeError(
         f"expected auto, a device count, -1 or a comma list of device indices, got {text!r}"
     )
+
+
+def _size_list(text: str) -> list[int]:
+    try:
+        sizes = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 5,7,9, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes like 5,7,9, got {text!r}")
+    return sorted(set(sizes))
 
 
 def register(sub) -> None:
@@ -81,6 +94,22 @@ def _add_train_args(p: argparse.ArgumentParser, task) -> None:
         choices=POSITIONS,
         default=None,
         help="position signal (default rowcol: summed row and column embeddings)",
+    )
+    g.add_argument("--d-model", type=positive_int, help="width (overrides the preset)")
+    g.add_argument(
+        "--n-layers", type=positive_int, help="transformer blocks (overrides the preset)"
+    )
+    g.add_argument("--n-heads", type=positive_int, help="attention heads (overrides the preset)")
+    g.add_argument("--d-ff", type=positive_int, help="MLP width (overrides the preset)")
+    g.add_argument(
+        "--block",
+        type=nonneg_int,
+        help="add a learned embedding of each cell's block x block block (Sudoku: its box, 3)",
+    )
+    g.add_argument(
+        "--n-loops",
+        type=positive_int,
+        help="apply the stack of blocks this many times with the same weights (default 1)",
     )
     g = p.add_argument_group("optimisation (defaults depend on task, size and preset)")
     g.add_argument("--steps", type=positive_int, help="optimizer steps in total")
@@ -135,13 +164,37 @@ def _add_train_args(p: argparse.ArgumentParser, task) -> None:
             choices=task.generators,
             help=f"generator for generated data (default {task.generators[0]})",
         )
+    g.add_argument(
+        "--fresh-grids",
+        type=fraction,
+        help="share of the rows of each batch masked over new random solutions instead of the "
+        "training set (default 0)",
+    )
+    g.add_argument(
+        "--sizes",
+        type=_size_list,
+        help="train one model on several sizes (comma-separated, e.g. 5,7,9,11; needs --pos "
+        "rope2d): each step is a batch of one size with about the cells of a --size batch",
+    )
     g.add_argument("--num-workers", type=nonneg_int, help="DataLoader worker processes")
+    g.add_argument(
+        "--device-batches",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="make each batch with torch on the training device (default: on with a GPU)",
+    )
     g = p.add_argument_group("run")
     g.add_argument(
         "--seed", type=nonneg_int, default=None,
         help="seeds data, masks and initial weights (default 0)",
     )  # fmt: skip
     g.add_argument("--out", required=True, help="output folder")
+    g.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="start from this model file's weights and network (a new schedule; the model's "
+        "summary keeps the earlier runs in its lineage)",
+    )
     g.add_argument(
         "--resume",
         action="store_true",
@@ -198,7 +251,7 @@ def main(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise UnmaskError(f"{task.size_flag}: {err}") from None
     given = {k: getattr(args, k, None) for k in _TRAIN_FIELDS}
-    overrides = {"pos": args.pos} if args.pos else {}
+    overrides = {k: getattr(args, k) for k in _MODEL_FIELDS if getattr(args, k) is not None}
     out = Path(args.out)
     if args.resume:
         if not (out / "last.ckpt").is_file():
@@ -207,8 +260,10 @@ def main(args: argparse.Namespace) -> int:
         wanted = dict(task=args.task, size=size, seed=args.seed, preset=args.preset) | given
         wanted = {k: v for k, v in wanted.items() if v is not None}
         saved = cfg.to_dict()
-        if args.pos and args.pos != model_dict.get("pos"):
-            raise UnmaskError(f"--pos {args.pos} differs from the run in {out}")
+        for k, v in overrides.items():
+            if v != model_dict.get(k):
+                flag = "--" + k.replace("_", "-")
+                raise UnmaskError(f"{flag} {v} differs from the run in {out}")
         for k, v in wanted.items():
             if k in RUNTIME_KEYS:
                 setattr(cfg, k, v)

@@ -40,6 +40,8 @@ class ModelConfig:
     mlp: str = "gelu"
     bias: bool = True
     rope_base: float = 100.0  # rotary base for "rope2d" (grids are short: <= ~41 per axis)
+    block: int = 0  # > 0: also a learned embedding of each cell's block of block x block cells
+    n_loops: int = 1  # the stack of blocks applied this many times with the same weights
 
     def __post_init__(self) -> None:
         if self.pos not in POSITIONS:
@@ -54,31 +56,18 @@ class ModelConfig:
             raise ValueError("rope2d needs a head dimension divisible by 4")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.block < 0 or (self.block and (self.height % self.block or self.width % self.block)):
+            raise ValueError(f"block {self.block} does not tile a {self.height}x{self.width} grid")
+        if self.n_loops < 1:
+            raise ValueError(f"n_loops must be >= 1, got {self.n_loops}")
 
-    # --- the grid, from the spec ----------------------------------------------------------
-    @property
-    def task(self) -> str:
-        return self.spec.task
-
-    @property
-    def height(self) -> int:
-        return self.spec.height
-
-    @property
-    def width(self) -> int:
-        return self.spec.width
-
-    @property
-    def num_values(self) -> int:
-        return self.spec.num_values
-
-    @property
-    def vocab_size(self) -> int:
-        return self.spec.vocab_size
-
-    @property
-    def mask_id(self) -> int:
-        return self.spec.mask_id
+    # --- the grid, from the spec (read-only views) -------------------------------------------
+    task = property(lambda self: self.spec.task)
+    height = property(lambda self: self.spec.height)
+    width = property(lambda self: self.spec.width)
+    num_values = property(lambda self: self.spec.num_values)  # logits per cell
+    vocab_size = property(lambda self: self.spec.vocab_size)
+    mask_id = property(lambda self: self.spec.mask_id)
 
     @property
     def seq_len(self) -> int:
@@ -155,6 +144,10 @@ class TrainConfig:
     precision: str
     compile: bool
     num_workers: int  # DataLoader worker processes
+    device_batches: bool = False  # make batches with torch on the training device
+    sizes: list[int] | None = None  # several grid sizes in one run (rotary positions only)
+    init: str | None = None  # start from this model file's weights (its lineage is kept)
+    fresh_grids: float = 0.0  # share of rows masked over new random solutions each step
 
     def to_dict(self) -> dict:
         return asdict(self)

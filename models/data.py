@@ -22,6 +22,7 @@ batch, each row taking a random one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -175,6 +176,18 @@ def build_sets(
     return train, val, info
 
 
+def worker_steps(start: int):
+    """Global steps start, start+1, ... for this DataLoader worker: worker w of W takes steps
+    start+w, start+w+W, ... (PyTorch's round-robin over workers keeps the step order)."""
+    info = get_worker_info()
+    step, stride = start, 1
+    if info is not None:
+        step, stride = start + info.id, info.num_workers
+    while True:
+        yield step
+        step += stride
+
+
 # --- the masked-batch stream ------------------------------------------------------------------
 
 
@@ -195,8 +208,10 @@ class MaskedBatchStream(IterableDataset):
         start_step: int = 0,
         clue_mask_prob: float = 0.0,
         augment: bool = True,
+        fresh: float = 0.0,
     ):
         super().__init__()
+        self.fresh = fresh
         self.spec = spec
         self.puzzle_tokens = spec.encode_puzzle(data.puzzles)  # (N, L) int64
         self.target = spec.encode_solution(data.solutions)  # (N, L) int64
@@ -208,13 +223,7 @@ class MaskedBatchStream(IterableDataset):
         self.augment = augment
 
     def __iter__(self):
-        info = get_worker_info()
-        step, stride = self.start_step, 1
-        if info is not None:
-            step, stride = self.start_step + info.id, info.num_workers
-        while True:
-            yield self.batch(step)
-            step += stride
+        return (self.batch(step) for step in worker_steps(self.start_step))
 
     def batch(self, step: int) -> dict[str, torch.Tensor]:
         """The training batch for global step ``step`` on this rank."""
@@ -223,6 +232,8 @@ class MaskedBatchStream(IterableDataset):
         idx = rng.integers(0, self.target.shape[0], size=B)
         target = self.target[idx]  # (B, L)
         puzzle = self.puzzle_tokens[idx]  # (B, L)
+        if self.fresh > 0:
+            target, puzzle = _with_fresh_rows(rng, spec, self.fresh, target, puzzle)
         if self.augment:
             cells, tokens = spec.family.symmetry_pool(rng, spec, min(B, SYMMETRY_POOL))
             which = rng.integers(0, len(cells), size=B)  # (B,)
@@ -251,6 +262,113 @@ class MaskedBatchStream(IterableDataset):
         }
 
 
+def _with_fresh_rows(rng, spec, share: float, target: np.ndarray, puzzle: np.ndarray):
+    """Replace a ``share`` of the rows by new examples (``Task.random_example``)."""
+    fresh = np.flatnonzero(rng.random(target.shape[0]) < share)
+    if len(fresh):
+        target, puzzle = target.copy(), puzzle.copy()
+        for i in fresh.tolist():
+            p, s = spec.family.random_example(rng, spec)
+            target[i] = spec.encode_solution(s[None])[0]
+            puzzle[i] = spec.encode_puzzle(p[None])[0]
+    return target, puzzle
+
+
+class SizeMix(IterableDataset):
+    """Batches of several grid sizes for a model with rotary positions: step k is a whole batch
+    of size ``sizes[k % len(sizes)]`` (bucketed: no padding), with about the same number of
+    cells as a batch of the base size; each batch dict also carries its ``grid`` (H, W)."""
+
+    def __init__(self, parts: list[tuple[tuple[int, int], object]], start_step: int = 0):
+        super().__init__()
+        self.parts, self.start_step = parts, start_step
+
+    def batch(self, step: int) -> dict:
+        grid, stream = self.parts[step % len(self.parts)]
+        return {**stream.batch(step), "grid": grid}
+
+    def __iter__(self):
+        return (self.batch(step) for step in worker_steps(self.start_step))
+
+
+def rows_for(spec: TaskSpec, base: TaskSpec, batch_size: int) -> int:
+    """Rows of a ``spec`` batch holding about as many cells as ``batch_size`` rows of ``base``."""
+    return max(1, round(batch_size * base.num_cells / spec.num_cells))
+
+
+class StepStream(IterableDataset):
+    """Endless global step numbers from ``start_step`` (Python ints): the batches themselves are
+    made on the training device by ``DeviceBatches`` (``PuzzleDataModule.on_after_batch_transfer``)."""
+
+    def __init__(self, start_step: int = 0):
+        super().__init__()
+        self.start_step = start_step
+
+    def __iter__(self):
+        step = self.start_step
+        while True:
+            yield {"step": step}
+            step += 1
+
+
+def _step_seed(seed: int, rank: int, step: int) -> int:
+    return int(np.random.SeedSequence([seed, rank, step, 0x746F7263]).generate_state(1)[0])
+
+
+class DeviceBatches:
+    """The masked-batch stream made with torch on the training device (no host work per step
+    beyond drawing a task's symmetry pool, a few kB): the recipe of a ``MaskedBatchStream``
+    (its data and knobs; a different random stream), and again a pure function of
+    (seed, rank, step), so resuming replays it exactly. The puzzles live on the device once."""
+
+    def __init__(self, recipe: MaskedBatchStream, device: torch.device | str = "cpu"):
+        self.spec, self.batch_size, self.seed = recipe.spec, recipe.batch_size, recipe.seed
+        self.rank, self.fresh = recipe.rank, recipe.fresh
+        self.clue_mask_prob, self.augment = recipe.clue_mask_prob, recipe.augment
+        self.device = torch.device(device)
+        self.puzzle = torch.from_numpy(recipe.puzzle_tokens).to(self.device)  # (N, L)
+        self.target = torch.from_numpy(recipe.target).to(self.device)
+        self.cells = torch.arange(self.spec.num_cells, device=self.device)
+
+    def batch(self, step: int) -> dict[str, torch.Tensor]:
+        spec, B, dev = self.spec, self.batch_size, self.device
+        g = torch.Generator(device=dev)
+        g.manual_seed(_step_seed(self.seed, self.rank, step))
+        idx = torch.randint(0, self.target.shape[0], (B,), generator=g, device=dev)
+        target, puzzle = self.target[idx], self.puzzle[idx]  # (B, L)
+        rng = np.random.default_rng([self.seed, self.rank, step])
+        if self.fresh > 0:  # new examples are made on the host: a few rows' worth of numbers
+            rows = np.flatnonzero(rng.random(B) < self.fresh)
+            if len(rows):
+                t_new, p_new = _with_fresh_rows(np.random.default_rng([self.seed, step, 1]), spec,
+                                                1.0, np.zeros((len(rows), spec.num_cells), np.int64),
+                                                np.zeros((len(rows), spec.num_cells), np.int64))  # fmt: skip
+                at = torch.as_tensor(rows, device=dev)
+                target = target.index_copy(0, at, torch.as_tensor(t_new, device=dev))
+                puzzle = puzzle.index_copy(0, at, torch.as_tensor(p_new, device=dev))
+        if self.augment:
+            cells, tokens = spec.family.symmetry_pool(rng, spec, min(B, SYMMETRY_POOL))
+            cells = torch.as_tensor(cells, device=dev)  # (P, L)
+            tokens = torch.as_tensor(tokens, device=dev)  # (P, vocab)
+            which = torch.randint(0, cells.shape[0], (B,), generator=g, device=dev)
+            cell_perm, tok_perm = cells[which], tokens[which]  # (B, L), (B, vocab)
+            target = tok_perm.gather(1, target.gather(1, cell_perm))
+            puzzle = tok_perm.gather(1, puzzle.gather(1, cell_perm))
+        unknown = target < spec.num_values  # (B, L)
+        if self.clue_mask_prob > 0:
+            blanks = puzzle == spec.mask_id
+            use = (torch.rand(B, generator=g, device=dev) < self.clue_mask_prob) & blanks.any(1)
+            unknown = torch.where(use[:, None], blanks, unknown)
+        t = T_MIN + (1.0 - T_MIN) * torch.rand(B, generator=g, device=dev)  # (B,)
+        u = torch.rand(B, spec.num_cells, generator=g, device=dev)  # (B, L)
+        masked = unknown & (u < t[:, None])
+        # At least one masked cell per row, with no host sync: the unknown cell of largest u.
+        pick = torch.where(unknown, u, -1.0).argmax(1)  # (B,)
+        masked = masked | (~masked.any(1, keepdim=True) & (self.cells == pick[:, None]))
+        tokens = torch.where(masked, spec.mask_id, target)
+        return {"tokens": tokens, "target": target, "masked": masked, "t": t.float()}
+
+
 # --- the LightningDataModule ------------------------------------------------------------------
 
 
@@ -272,14 +390,20 @@ class PuzzleDataModule(L.LightningDataModule):
         self.progress = progress
         self.train_set: PuzzleSet | None = None
         self.val_set: PuzzleSet | None = None
+        self.other_sizes: dict[int, PuzzleSet] = {}  # training sets of the --sizes besides this one
+        self.device_batches: DeviceBatches | SizeMix | None = None
         self.info: dict = {}
 
     def _cache_key(self) -> str:
         c = self.cfg
         key = dict(task=c.task, size=c.size, seed=c.seed, data=c.data, val_data=c.val_data,
                    train_size=None if c.data else c.train_size, val_size=c.val_size,
-                   generator=c.generator)  # fmt: skip
+                   generator=c.generator, sizes=c.sizes)  # fmt: skip
         return json.dumps(key, sort_keys=True)
+
+    def _other_specs(self) -> dict[int, TaskSpec]:
+        family = self.spec.family
+        return {s: family.spec(s) for s in (self.cfg.sizes or []) if s != self.cfg.size}
 
     def _cache_valid(self) -> bool:
         path = self.cache_dir / "sets.npz"
@@ -294,7 +418,30 @@ class PuzzleDataModule(L.LightningDataModule):
     def prepare_data(self) -> None:
         if self._cache_valid():
             return
-        train, val, info = build_sets(self.cfg, self.spec, self.progress)
+        cfg, by_size = self.cfg, {}
+        if cfg.sizes and cfg.data:  # data files of several sizes: group them by grid size
+            from puzzles.datasets import load_dataset
+
+            for path in (p.strip() for p in cfg.data.split(",") if p.strip()):
+                size = load_dataset(path, task=cfg.task).size
+                if size not in cfg.sizes:
+                    raise UnmaskError(f"{path}: holds size {size}, which --sizes leaves out")
+                by_size.setdefault(size, []).append(path)
+            if cfg.size not in by_size:
+                raise UnmaskError(f"--data holds no file of the base size {cfg.size}")
+            cfg = dataclasses.replace(cfg, data=",".join(by_size[cfg.size]))
+        train, val, info = build_sets(cfg, self.spec, self.progress)
+        others = {}
+        for size, spec in self._other_specs().items():  # seeds apart from the base size's
+            if by_size:
+                if size not in by_size:
+                    raise UnmaskError(f"--data holds no file of size {size} (in --sizes)")
+                part = load_set(spec, ",".join(by_size[size]), self.progress)
+            else:
+                part = generate_set(spec, cfg.train_size, stream_seed(cfg.seed, 1000 + size),
+                                    cfg.generator, progress=self.progress)  # fmt: skip
+            others[f"train_puzzles_{size}"] = part.puzzles.astype(np.int8)
+            others[f"train_solutions_{size}"] = part.solutions.astype(np.int8)
         with atomic_open(self.cache_dir / "sets.npz", "wb") as f:
             np.savez(
                 f,
@@ -305,6 +452,7 @@ class PuzzleDataModule(L.LightningDataModule):
                 train_solutions=train.solutions.astype(np.int8),
                 val_puzzles=val.puzzles.astype(np.int8),
                 val_solutions=val.solutions.astype(np.int8),
+                **others,
             )  # fmt: skip
 
     def setup(self, stage: str | None = None) -> None:
@@ -315,20 +463,38 @@ class PuzzleDataModule(L.LightningDataModule):
             self.train_set = PuzzleSet(z["train_puzzles"], z["train_solutions"],
                                        meta.pop("train_source"))  # fmt: skip
             self.val_set = PuzzleSet(z["val_puzzles"], z["val_solutions"], meta.pop("val_source"))
+            for size in self._other_specs():
+                self.other_sizes[size] = PuzzleSet(
+                    z[f"train_puzzles_{size}"], z[f"train_solutions_{size}"], f"generated {size}"
+                )
         self.info = meta
+
+    def _streams(self, device_batches: bool, rank: int, start: int, device) -> list:
+        """(grid, stream) for the base size and every other --size."""
+        c = self.cfg
+        parts = [(self.spec, self.train_set)]
+        parts += [(spec, self.other_sizes[size]) for size, spec in self._other_specs().items()]
+        out = []
+        for spec, data in parts:
+            rows = rows_for(spec, self.spec, c.batch_size)
+            stream = MaskedBatchStream(spec, data, rows, c.seed, rank=rank, start_step=start,
+                                       clue_mask_prob=c.clue_mask_prob, augment=c.augment,
+                                       fresh=c.fresh_grids)  # fmt: skip
+            if device_batches:
+                stream = DeviceBatches(stream, device)
+            out.append((spec.grid, stream))
+        return out
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer
-        stream = MaskedBatchStream(
-            self.spec,
-            self.train_set,
-            self.cfg.batch_size,
-            self.cfg.seed,
-            rank=trainer.global_rank if trainer is not None else 0,
-            start_step=trainer.global_step if trainer is not None else 0,
-            clue_mask_prob=self.cfg.clue_mask_prob,
-            augment=self.cfg.augment,
-        )
+        start = trainer.global_step if trainer is not None else 0
+        rank = trainer.global_rank if trainer is not None else 0
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        parts = self._streams(self.cfg.device_batches, rank, start, device)
+        if self.cfg.device_batches:
+            self.device_batches = parts[0][1] if len(parts) == 1 else SizeMix(parts)
+            return DataLoader(StepStream(start), batch_size=None)
+        stream = parts[0][1] if len(parts) == 1 else SizeMix(parts, start)
         workers = self.cfg.num_workers
         return DataLoader(
             stream,
@@ -338,6 +504,11 @@ class PuzzleDataModule(L.LightningDataModule):
             pin_memory=torch.cuda.is_available(),
             prefetch_factor=4 if workers > 0 else None,
         )
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        if isinstance(batch, dict) and set(batch) == {"step"}:  # a step of DeviceBatches
+            return self.device_batches.batch(int(batch["step"]))
+        return batch
 
     def val_dataloader(self) -> DataLoader:
         puzzles = torch.from_numpy(self.spec.encode_puzzle(self.val_set.puzzles))  # (N, L)

@@ -43,20 +43,24 @@ def _norm(cfg: ModelConfig) -> nn.Module:
 
 class Rotary2D(nn.Module):
     """2-D rotary position embedding: the first half of each head's dimensions rotates with the
-    cell's row, the second half with its column (pairs rotated as in RoPE's rotate-half form)."""
+    cell's row, the second half with its column (pairs rotated as in RoPE's rotate-half form).
+
+    ``tables(height, width)`` gives the rotations of any grid, so a model with rotary positions
+    takes grids of every size (no table of positions is learned)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         head_dim = cfg.d_model // cfg.n_heads
         quarter = head_dim // 4  # frequencies per axis
         inv_freq = cfg.rope_base ** (-torch.arange(quarter, dtype=torch.float32) / quarter)
-        pos = torch.arange(cfg.seq_len)
-        rows = (pos // cfg.width).float()[:, None] * inv_freq  # (L, hd/4)
-        cols = (pos % cfg.width).float()[:, None] * inv_freq  # (L, hd/4)
-        self.register_buffer("cos_r", rows.cos(), persistent=False)
-        self.register_buffer("sin_r", rows.sin(), persistent=False)
-        self.register_buffer("cos_c", cols.cos(), persistent=False)
-        self.register_buffer("sin_c", cols.sin(), persistent=False)
+        self.register_buffer("inv_freq", inv_freq, persistent=False)  # (hd/4,)
+
+    def tables(self, height: int, width: int) -> tuple[torch.Tensor, ...]:
+        """(cos_r, sin_r, cos_c, sin_c), each (L, hd/4), for a row-major height x width grid."""
+        pos = torch.arange(height * width, device=self.inv_freq.device)
+        rows = (pos // width).float()[:, None] * self.inv_freq  # (L, hd/4)
+        cols = (pos % width).float()[:, None] * self.inv_freq  # (L, hd/4)
+        return rows.cos(), rows.sin(), cols.cos(), cols.sin()
 
     @staticmethod
     def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -65,33 +69,30 @@ class Rotary2D(nn.Module):
         cos, sin = cos.to(x.dtype), sin.to(x.dtype)
         return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @classmethod
+    def apply(cls, x: torch.Tensor, tables: tuple[torch.Tensor, ...]) -> torch.Tensor:
         # x: (B, H, L, hd) -> same shape, rotated by (row, col)
+        cos_r, sin_r, cos_c, sin_c = tables
         xr, xc = x.chunk(2, dim=-1)  # (B, H, L, hd/2) each
-        return torch.cat(
-            (self._rotate(xr, self.cos_r, self.sin_r), self._rotate(xc, self.cos_c, self.sin_c)),
-            dim=-1,
-        )
+        return torch.cat((cls._rotate(xr, cos_r, sin_r), cls._rotate(xc, cos_c, sin_c)), dim=-1)
 
 
 class SelfAttention(nn.Module):
     """Bidirectional multi-head self-attention through ``F.scaled_dot_product_attention``."""
 
-    def __init__(self, cfg: ModelConfig, rotary: Rotary2D | None):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.n_heads = cfg.n_heads
         self.dropout = cfg.dropout
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=cfg.bias)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=cfg.bias)
-        # Shared module held outside the registered children so it is not counted per block.
-        self._rotary = [rotary] if rotary is not None else []
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: tuple | None = None) -> torch.Tensor:
         B, L, D = x.shape
         qkv = self.qkv(x).view(B, L, 3, self.n_heads, D // self.n_heads)  # (B, L, 3, H, hd)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, L, hd)
-        if self._rotary:
-            q, k = self._rotary[0](q), self._rotary[0](k)
+        if rope is not None:
+            q, k = Rotary2D.apply(q, rope), Rotary2D.apply(k, rope)
         y = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.dropout if self.training else 0.0
         )  # (B, H, L, hd)
@@ -120,16 +121,16 @@ class MLP(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
 
-    def __init__(self, cfg: ModelConfig, rotary: Rotary2D | None):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.norm1 = _norm(cfg)
-        self.attn = SelfAttention(cfg, rotary)
+        self.attn = SelfAttention(cfg)
         self.norm2 = _norm(cfg)
         self.mlp = MLP(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.norm1(x)))
+    def forward(self, x: torch.Tensor, rope: tuple | None = None) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), rope))
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
@@ -149,16 +150,21 @@ class Denoiser(nn.Module):
         pos = torch.arange(cfg.seq_len)
         self.register_buffer("row_ids", pos // cfg.width, persistent=False)  # (L,)
         self.register_buffer("col_ids", pos % cfg.width, persistent=False)  # (L,)
-        rotary = None
+        self.rotary = None
         if cfg.pos == "rowcol":
             self.row_emb = nn.Embedding(cfg.height, cfg.d_model)
             self.col_emb = nn.Embedding(cfg.width, cfg.d_model)
         elif cfg.pos == "learned1d":
             self.pos_emb = nn.Embedding(cfg.seq_len, cfg.d_model)
-        else:  # rope2d: no additive signal, rotations inside attention
-            rotary = self.rotary = Rotary2D(cfg)
+        else:  # rope2d: no additive signal, rotations inside attention; any grid size
+            self.rotary = Rotary2D(cfg)
+        if cfg.block:  # which block x block block of the grid a cell is in (Sudoku: its box)
+            blocks_w = cfg.width // cfg.block
+            block_ids = (pos // cfg.width // cfg.block) * blocks_w + (pos % cfg.width) // cfg.block
+            self.register_buffer("block_ids", block_ids, persistent=False)  # (L,)
+            self.block_emb = nn.Embedding(int(block_ids.max()) + 1, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(Block(cfg, rotary) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.norm_f = _norm(cfg)
         self.head = nn.Linear(cfg.d_model, cfg.num_values, bias=cfg.bias)
         self.reset_parameters()
@@ -171,24 +177,44 @@ class Denoiser(nn.Module):
             elif p.dim() >= 2:
                 std = 0.02
                 if name.endswith(("attn.proj.weight", "mlp.down.weight")):
-                    std = 0.02 / math.sqrt(2 * self.cfg.n_layers)
+                    std = 0.02 / math.sqrt(2 * self.cfg.n_layers * self.cfg.n_loops)
                 nn.init.normal_(p, mean=0.0, std=std)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    @property
+    def any_size(self) -> bool:
+        """Takes grids of any size (rotary positions, no block embedding)."""
+        return self.cfg.pos == "rope2d" and not self.cfg.block
+
+    def forward(self, tokens: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """tokens (B, L) of a row-major grid: the model's own (L == cfg.seq_len) or, for a model
+        with rotary positions, any ``grid`` = (height, width) with height * width == L."""
         B, L = tokens.shape
-        if L != self.cfg.seq_len:
-            raise ValueError(f"expected {self.cfg.seq_len} cells per row, got {L}")
+        if grid is None or tuple(grid) == (self.cfg.height, self.cfg.width):
+            if L != self.cfg.seq_len:
+                raise ValueError(f"expected {self.cfg.seq_len} cells per row, got {L}")
+            grid = (self.cfg.height, self.cfg.width)
+        elif not self.any_size:
+            raise ValueError(
+                f"this model takes {self.cfg.height}x{self.cfg.width} grids only, not "
+                f"{grid[0]}x{grid[1]} (train it with --pos rope2d for any size)"
+            )
+        elif grid[0] * grid[1] != L:
+            raise ValueError(f"grid {grid[0]}x{grid[1]} does not match {L} cells per row")
+        rope = self.rotary.tables(*grid) if self.rotary is not None else None
         x = self.tok_emb(tokens)  # (B, L, D)
         if self.cfg.pos == "rowcol":
             x = x + self.row_emb(self.row_ids) + self.col_emb(self.col_ids)  # (L, D) broadcast
         elif self.cfg.pos == "learned1d":
             x = x + self.pos_emb.weight  # (L, D)
+        if self.cfg.block:
+            x = x + self.block_emb(self.block_ids)  # (L, D)
         x = self.drop(x)
-        for block in self.blocks:
-            x = block(x)  # (B, L, D)
+        for _ in range(self.cfg.n_loops):  # weight-tied repeats: more compute, same size
+            for block in self.blocks:
+                x = block(x, rope)  # (B, L, D)
         logits = self.head(self.norm_f(x)).float()  # (B, L, V) float32 even under autocast
 
         # Pass-through for given value cells: all mass on their own value.

@@ -71,7 +71,8 @@ class MDMTrainer(L.LightningModule):
     @property
     def flops_per_batch(self) -> int:
         """6 x parameters x cells per training batch (forward and backward; attention's own
-        L^2 term left out), for Lightning's ThroughputMonitor."""
+        L^2 term left out), for Lightning's ThroughputMonitor (a batch of another --size holds
+        about as many cells)."""
         return 6 * self.denoiser.num_parameters() * self.cfg.batch_size * self.spec.num_cells
 
     # --- forward paths ---------------------------------------------------------------------
@@ -80,9 +81,9 @@ class MDMTrainer(L.LightningModule):
         sizes vary)."""
         self.__dict__["_compiled"] = torch.compile(self.denoiser)
 
-    def _train_forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def _train_forward(self, tokens: torch.Tensor, grid=None) -> torch.Tensor:
         compiled = self.__dict__.get("_compiled")  # `or` would call nn.Module.__len__
-        return (compiled if compiled is not None else self.denoiser)(tokens)
+        return (compiled if compiled is not None else self.denoiser)(tokens, grid)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.denoiser(tokens)
@@ -90,7 +91,7 @@ class MDMTrainer(L.LightningModule):
     # --- training --------------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         tokens, target, masked = batch["tokens"], batch["target"], batch["masked"]  # (B, L)
-        logits = self._train_forward(tokens)  # (B, L, V) float32
+        logits = self._train_forward(tokens, batch.get("grid"))  # (B, L, V) float32
         loss = mdm_loss(logits, target, masked, batch["t"], self.cfg.elbo_weight)
         with torch.no_grad():
             hit = (logits.argmax(dim=-1) == target) & masked  # (B, L)
@@ -112,7 +113,7 @@ class MDMTrainer(L.LightningModule):
             ],
             lr=self.cfg.lr,
             betas=(0.9, 0.98),
-            fused=None,
+            fused=True if next(self.denoiser.parameters()).is_cuda else None,  # one kernel
         )
         sched = torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

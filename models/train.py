@@ -74,7 +74,11 @@ def default_config(task: str, size: int, preset: str, seed: int, **given) -> Tra
         generator=None,
         precision="bf16-mixed" if gpu else "32-true",
         compile=False,
-        num_workers=min(4, max(0, (os.cpu_count() or 1) - 1)) if gpu else 0,
+        num_workers=0,
+        device_batches=gpu,
+        fresh_grids=0.0,
+        sizes=None,
+        init=None,
     )
     defaults.update(family.train_defaults(size, tiny))
     for k, v in given.items():
@@ -113,10 +117,21 @@ def check_config(cfg: TrainConfig) -> None:
         raise UnmaskError(f"--ema must be in [0, 1), got {cfg.ema}")
     if not 0 <= cfg.clue_mask_prob <= 1:
         raise UnmaskError(f"--clue-mask-prob must be in [0, 1], got {cfg.clue_mask_prob}")
+    if not 0 <= cfg.fresh_grids <= 1:
+        raise UnmaskError(f"--fresh-grids must be in [0, 1], got {cfg.fresh_grids}")
     if cfg.num_workers < 0:
         raise UnmaskError(f"--num-workers must be >= 0, got {cfg.num_workers}")
     if cfg.precision not in PRECISIONS:
         raise UnmaskError(f"--precision {cfg.precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if cfg.sizes:
+        family = get_task(cfg.task)
+        for s in cfg.sizes:
+            try:
+                family.spec(s)
+            except ValueError as err:
+                raise UnmaskError(f"--sizes: {err}") from None
+    if cfg.init and not Path(cfg.init).exists():
+        raise UnmaskError(f"--init {cfg.init}: model file not found")
     if cfg.val_data and not cfg.data:
         raise UnmaskError("--val-data needs --data (generated runs generate their validation set)")
     try:
@@ -157,11 +172,19 @@ def _model_config(cfg: TrainConfig, out: Path, resume: bool, overrides: dict | N
         )
     if out.exists() and not out.is_dir():
         raise UnmaskError(f"--out {out} is a file, not a folder")
+    if cfg.init:  # continue from a model file: its network, whatever the preset says
+        from models.checkpoint import load_model
+
+        init = load_model(cfg.init, task=cfg.task, size=cfg.size)
+        return init.config
     try:
         spec = get_task(cfg.task).spec(cfg.size)
-        return ModelConfig.from_spec(spec, cfg.preset, **(overrides or {}))
+        model_cfg = ModelConfig.from_spec(spec, cfg.preset, **(overrides or {}))
     except ValueError as err:
         raise UnmaskError(f"model: {err}") from None
+    if cfg.sizes and (model_cfg.pos != "rope2d" or model_cfg.block):
+        raise UnmaskError("--sizes needs --pos rope2d (and no --block): a model for any grid size")
+    return model_cfg
 
 
 def _is_rank_zero() -> bool:
@@ -295,6 +318,16 @@ def run(
         torch.backends.cudnn.allow_tf32 = True
     module = MDMTrainer(model_cfg.to_dict(), cfg.to_dict())
     module.print_validation = progress
+    lineage = []
+    if cfg.init and not resume:
+        from models.checkpoint import load_model
+
+        init = load_model(cfg.init, task=cfg.task, size=cfg.size)
+        module.denoiser.load_state_dict(init.model.state_dict())
+        lineage = list(init.summary.get("lineage") or [
+            {"steps": init.summary.get("steps"), "minutes": round((init.summary.get("seconds") or 0) / 60, 2),
+             "device": init.summary.get("device"), "file": str(cfg.init)}
+        ])  # fmt: skip
     if cfg.compile:
         module.compile_denoiser()
     ema = EMA(cfg.ema) if cfg.ema > 0 else None
@@ -319,11 +352,13 @@ def run(
             weights_only=True,  # our checkpoints hold only tensors and plain containers
         )
         seconds = time.perf_counter() - t0
+        rates = _throughput(trainer)  # before validate() resets the logged metrics
         if module.last_val_step != trainer.global_step:  # validate the weights that ship
             trainer.validate(module, datamodule=datamodule, verbose=False)
     trainer.save_checkpoint(out / "last.ckpt", weights_only=False)  # the final state
 
-    summary = _summary(cfg, spec, module, trainer, datamodule, seconds, resume)
+    summary = _summary(cfg, spec, module, trainer, datamodule, seconds, resume, rates)
+    summary["lineage"] = lineage + summary["lineage"]
     if trainer.is_global_zero:
         weights = ema.averaged_state() if ema is not None else _live_weights(module)
         save_model(out / "model.pt", weights, summary, config=model_cfg)
@@ -354,9 +389,10 @@ def _summary(
     datamodule: PuzzleDataModule,
     seconds: float,
     resume: bool,
+    rates: tuple,
 ) -> dict:
     world = trainer.world_size
-    steps_per_s, cells_per_s, mfu = _throughput(trainer)
+    steps_per_s, cells_per_s, mfu = rates
     device = _device_name(trainer.strategy.root_device)
     steps = int(trainer.global_step)
     return {
@@ -387,6 +423,7 @@ def _summary(
         "torch": str(torch.__version__),
         "lightning": str(L.__version__),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "sizes": cfg.sizes or [cfg.size],
         "lineage": [{"steps": steps, "minutes": round(seconds / 60, 2), "device": device}],
     }
 

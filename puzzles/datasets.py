@@ -365,3 +365,22 @@ def split_dataset(ds: Dataset, fractions: dict[str, float], seed: int) -> dict[s
         }
         parts[name] = part
     return parts
+
+
+# --- held out up to symmetry -------------------------------------------------------------------
+
+
+def held_out_class(key: bytes, every: int) -> bool:
+    """Is the symmetry class with this key (``Task.symmetry_key``) one of the held-out ones?
+    One class in ``every``, chosen by a hash of the key (the same on every machine)."""
+    import hashlib
+
+    return int(hashlib.sha256(key).hexdigest(), 16) % every == 0
+
+
+def split_by_class(ds: Dataset, every: int) -> tuple[Dataset, Dataset]:
+    """(the puzzles of ``ds`` outside the held-out symmetry classes, those inside), so that a
+    model trained on the first part never sees any symmetric copy of a puzzle of the second."""
+    family = ds.family
+    held = np.array([held_out_class(family.symmetry_key(p), every) for p in ds.puzzles], dtype=bool)
+    return ds.subset(np.flatnonzero(~held)), ds.subset(np.flatnonzero(held))

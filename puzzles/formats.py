@@ -475,13 +475,20 @@ def parse_maze_text(
     blocks = _maze_blocks(text)
     if not blocks:
         raise PuzzleFormatError("no mazes found (file is empty)", path)
+    return _stack_blocks(
+        blocks, lambda b: _parse_maze_block(b, path, allow_path, check_endpoints), path, "maze"
+    )
+
+
+def _stack_blocks(blocks, parse, path: str, what: str) -> np.ndarray:
+    """(N, H, W) from ``parse(block)`` of every block; all of one size."""
     grids = []
     for block in blocks:
-        grid = _parse_maze_block(block, path, allow_path, check_endpoints)
+        grid = parse(block)
         if grids and grid.shape != grids[0].shape:
             h0, w0 = grids[0].shape
             raise PuzzleFormatError(
-                f"mixed sizes: this maze is {grid.shape[0]}x{grid.shape[1]} but the first is "
+                f"mixed sizes: this {what} is {grid.shape[0]}x{grid.shape[1]} but the first is "
                 f"{h0}x{w0} (line {blocks[0][0][0]})",
                 path,
                 block[0][0],
@@ -552,8 +559,8 @@ def parse_char_grids(text: str, path: str, chars: str, blank: int = 0) -> np.nda
     for code, ch in enumerate(chars):
         lut[ord(ch)] = code
     lut[ord("0")] = lut[ord(" ")] = blank
-    boards = []
-    for block in _maze_blocks(text):
+
+    def parse(block):
         width = len(block[0][1])
         for line_no, row in block:
             if len(row) != width:
@@ -568,18 +575,12 @@ def parse_char_grids(text: str, path: str, chars: str, blank: int = 0) -> np.nda
                     line_no,
                 )
         raw = np.frombuffer("".join(r for _, r in block).encode("ascii"), dtype=np.uint8)
-        board = lut[raw].reshape(len(block), width).astype(np.int8)
-        if boards and board.shape != boards[0].shape:
-            raise PuzzleFormatError(
-                f"mixed sizes: this board is {board.shape[0]}x{board.shape[1]} but the first is "
-                f"{boards[0].shape[0]}x{boards[0].shape[1]}",
-                path,
-                block[0][0],
-            )
-        boards.append(board)
-    if not boards:
+        return lut[raw].reshape(len(block), width).astype(np.int8)
+
+    blocks = _maze_blocks(text)
+    if not blocks:
         raise PuzzleFormatError("no boards found (file is empty)", path)
-    return np.stack(boards)
+    return _stack_blocks(blocks, parse, path, "board")
 
 
 def format_char_grids(boards: np.ndarray, chars: str) -> str:

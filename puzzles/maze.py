@@ -310,14 +310,15 @@ def _open_extra(rng: np.random.Generator, g: bytearray, t: _Tables, fraction: fl
     return k
 
 
-def _bfs_levels(g: bytearray, t: _Tables, s: int) -> tuple[list[int], list[list[int]]]:
-    """Full BFS over cells from cell position s. Returns (parent per position, cells per level)."""
+def _bfs_cells(g: bytearray, t: _Tables, s: int, goal: int = -1):
+    """BFS over cells from cell position s, level by level, until the level holding ``goal``
+    (every level when goal < 0). Yields (parents per position, the new level) per level."""
     nbrs = t.nbrs
     par = [-1] * (t.H * t.W)
     par[s] = s
     front = [s]
-    levels = [front]
-    while front:
+    yield par, front
+    while front and (goal < 0 or par[goal] < 0):
         nxt = []
         for p in front:
             for nb, gap in nbrs[p]:
@@ -325,25 +326,19 @@ def _bfs_levels(g: bytearray, t: _Tables, s: int) -> tuple[list[int], list[list[
                     par[nb] = p
                     nxt.append(nb)
         if nxt:
-            levels.append(nxt)
+            yield par, nxt
         front = nxt
-    return par, levels
+
+
+def _bfs_levels(g: bytearray, t: _Tables, s: int) -> tuple[list[int], list[list[int]]]:
+    """Full BFS over cells from cell position s. Returns (parent per position, cells per level)."""
+    steps = list(_bfs_cells(g, t, s))
+    return steps[-1][0], [level for _, level in steps]
 
 
 def _bfs_to(g: bytearray, t: _Tables, s: int, goal: int) -> list[int]:
     """BFS over cells from s that stops once goal is reached. Returns parents per position."""
-    nbrs = t.nbrs
-    par = [-1] * (t.H * t.W)
-    par[s] = s
-    front = [s]
-    while par[goal] < 0:
-        nxt = []
-        for p in front:
-            for nb, gap in nbrs[p]:
-                if not g[gap] and par[nb] < 0:
-                    par[nb] = p
-                    nxt.append(nb)
-        front = nxt
+    *_, (par, _) = _bfs_cells(g, t, s, goal)
     return par
 
 
@@ -411,7 +406,6 @@ def _generate_one(
     g[s] = START
     g[goal] = GOAL
     sol = bytearray(g)
-    length = 0
     if tree is not None:
         # Unique path in a tree: up from G to the first ancestor of S, then up from S to it.
         mark = bytearray(t.H * t.W)
@@ -419,33 +413,29 @@ def _generate_one(
         while not mark[p]:  # the root is its own parent, so this stops there
             mark[p] = 1
             p = tree[p]
-        p = goal
-        while not mark[p]:
-            q = tree[p]
-            sol[(p + q) >> 1] = PATH
-            sol[q] = PATH
-            p = q
-            length += 1
-        lca = p
-        p = s
-        while p != lca:
-            q = tree[p]
-            sol[(p + q) >> 1] = PATH
-            sol[q] = PATH
-            p = q
-            length += 1
+        lca = goal
+        while not mark[lca]:
+            lca = tree[lca]
+        length = _climb(sol, tree, goal, lca) + _climb(sol, tree, s, lca)
         sol[s] = START
         sol[goal] = GOAL
     else:  # BFS parents point back towards S
-        p = goal
-        while p != s:
-            q = par[p]
-            sol[(p + q) >> 1] = PATH
-            sol[q] = PATH
-            p = q
-            length += 1
+        length = _climb(sol, par, goal, s)
         sol[s] = START
     return g, sol, length
+
+
+def _climb(sol: bytearray, up: list[int], p: int, stop: int) -> int:
+    """Mark with PATH the grid path from cell position p up the parent links ``up`` to cell
+    ``stop`` (the cells and the passages between them); returns the moves taken."""
+    moves = 0
+    while p != stop:
+        q = up[p]
+        sol[(p + q) >> 1] = PATH
+        sol[q] = PATH
+        p = q
+        moves += 1
+    return moves
 
 
 def _check_params(h, w, algorithm, extra_openings, min_path, allow_mix=False) -> tuple[int, int]:

@@ -36,6 +36,7 @@ from puzzles.task import Generated as TaskGenerated
 from puzzles.task import PartialCheck, Task, TaskSpec, register_task
 
 BOXES = (2, 3, 4)
+SIZES = tuple(b * b for b in BOXES)  # 4, 9, 16
 
 
 # --- geometry ---------------------------------------------------------------------------------
@@ -861,12 +862,12 @@ class SudokuTask(Task):
     )
 
     def spec(self, size: int) -> TaskSpec:
-        if isinstance(size, bool) or size not in (4, 9, 16):
+        if isinstance(size, bool) or size not in SIZES:
             raise ValueError(f"Sudoku size must be 4, 9 or 16, got {size}")
         return TaskSpec("sudoku", size, size, num_values=size, mask_id=size, vocab_size=size + 1)
 
     def size_of(self, height: int, width: int) -> int:
-        if height != width or height not in (4, 9, 16):
+        if height != width or height not in SIZES:
             raise ValueError(f"{height}x{width} is not a 4x4, 9x9 or 16x16 Sudoku")
         return int(height)
 
@@ -880,7 +881,7 @@ class SudokuTask(Task):
 
     def add_generate_args(self, parser) -> None:
         parser.add_argument(
-            "--size", type=int, default=9, choices=(4, 9, 16), help="grid side (default 9)"
+            "--size", type=int, default=9, choices=SIZES, help="grid side (default 9)"
         )
         parser.add_argument(
             "--clues",
@@ -912,6 +913,10 @@ class SudokuTask(Task):
         gen = generate(rng, _box_of_n(spec.height), clues)
         extra = {f"difficulty_{k}": v for k, v in dataclasses.asdict(gen.difficulty).items()}
         return TaskGenerated(gen.puzzle, gen.solution, extra)
+
+    def random_example(self, rng: np.random.Generator, spec: TaskSpec):
+        grid = random_grid(rng, _box_of_n(spec.height))
+        return np.zeros_like(grid), grid
 
     def sniff(self, text: str) -> bool:
         return not formats.looks_like_maze(text)

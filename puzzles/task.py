@@ -272,6 +272,14 @@ class Task:
         """One uniquely solvable puzzle with its solution, drawn only from ``rng``."""
         raise NotImplementedError
 
+    def random_example(
+        self, rng: np.random.Generator, spec: TaskSpec
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A new (puzzle, solution) pair for training on fresh data, cheaper than ``generate``
+        where the family can (Sudoku: a random complete grid and an empty puzzle)."""
+        gen = self.generate(rng, spec)
+        return gen.puzzle, gen.solution
+
     def generate_chunk(
         self, rng: np.random.Generator, spec: TaskSpec, first: int, count: int, **options
     ) -> list[Generated]:

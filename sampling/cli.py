@@ -280,6 +280,24 @@ def _add_io(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def machine_name(device) -> str:
+    """'NVIDIA H100 80GB HBM3' or 'cpu (2 threads, AMD EPYC ...)'."""
+    import platform
+
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
+                       cpu)  # fmt: skip
+    except OSError:
+        pass
+    return f"cpu ({torch.get_num_threads()} threads, {cpu})"
+
+
 def input_paths(args) -> dict[str, str]:
     """The files a command reads (--input, its solutions file beside it, --checkpoint), for
     ``check_outputs``."""
@@ -394,10 +412,13 @@ def _bench(args) -> int:
             "checkpoint": loaded.path,
             "input": args.input,
             "device": str(device),
+            "machine": machine_name(device),
+            "dtype": "bfloat16" if device.type == "cuda" else "float32",
             "batch_size": args.batch_size,
         },
     )
-    print(f"{args.task} {ds.size}: {len(puzzles)} puzzles, model {loaded.path}, device {device}\n")
+    print(f"{args.task} {ds.size}: {len(puzzles)} puzzles, model {loaded.path}, "
+          f"{machine_name(device)}\n")  # fmt: skip
     print(markdown_table(rows))
     if args.out is not None:
         files = bench_files(args.out, rows)

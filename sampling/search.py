@@ -21,8 +21,9 @@ when a completed board fails the exact validator.
 ``remask``
     No stack: on a conflict the latest revealed cell among those breaking a rule (or, when only
     a masked cell ran out of values, the latest revealed cell) is the culprit; its value is
-    banned at that cell, and it and every cell revealed after it are masked again. A cell whose
-    every remaining value is banned gets its bans forgiven. The training-free self-correction of
+    banned at that cell, and it and every cell revealed after it are masked again. A masked cell
+    whose every remaining value is banned gets its bans forgiven and moves the blame back: the
+    latest revealed cell is remasked and banned in turn. The training-free self-correction of
     the remasking samplers; it can ban a right value when the wrong one was its partner, so it is
     not complete.
 
@@ -46,7 +47,7 @@ from sampling.loop import Model, Sampler
 from sampling.stats import CellStats
 
 MODES = ("backtrack", "remask")
-DEFAULT_BRANCH_ENTROPY = 0.05  # nats; chosen on held-out Sudoku (docs/results/search_sweep.md)
+DEFAULT_BRANCH_ENTROPY = 0.02  # nats; chosen on held-out Sudoku (docs/results/search_sweep_*.json)
 DEFAULT_MAX_NFE = 200
 SEARCHING, SOLVED, EXHAUSTED, OVER_BUDGET = 0, 1, 2, 3
 STATUS_NAMES = {SOLVED: "solved", EXHAUSTED: "exhausted", OVER_BUDGET: "over budget"}
@@ -262,11 +263,13 @@ class _State:
         check = self.family.partial_check(self.spec, tok)
         bad = check.violated
         if self.search.mode == "remask":
-            # A masked cell whose every value the rules leave is banned: forgive its bans (they
-            # were made against neighbours that may have changed since).
+            # A masked cell whose every value the rules leave is banned: something revealed
+            # before it must change. Forgive its bans and count the row as broken, so the latest
+            # revealed cell is remasked next (blame moves back instead of going round in a loop).
             banned = self.banned[rows]
             starved = self.masked[rows] & check.allowed.any(-1) & ~(check.allowed & ~banned).any(-1)
             self.banned[rows] = banned & ~starved.unsqueeze(-1)
+            bad = bad | starved.any(1)
         done = ~self.masked[rows].any(1) & ~bad
         if done.any():
             idx = done.nonzero().squeeze(1)

@@ -189,6 +189,9 @@ class SolveReport:
     attempts: (N,) attempts used (1 + retries spent).
     seconds:  wall time spent sampling (model load and validation excluded).
     branch_points, backtracks: (N,) what a search did (zeros without search).
+    forward_calls: model calls over all batches and attempts: a batch makes as many calls as
+              its slowest row has passes, so on a device where a call's cost hardly depends on
+              how many rows it carries, wall time follows this, not the mean NFE.
     """
 
     answers: np.ndarray
@@ -198,6 +201,7 @@ class SolveReport:
     seconds: float
     branch_points: np.ndarray | None = None
     backtracks: np.ndarray | None = None
+    forward_calls: int = 0
 
     def __post_init__(self) -> None:
         zeros = np.zeros(len(self.reasons), dtype=np.int64)
@@ -228,6 +232,7 @@ class SolveReport:
             "mean_branch_points": float(self.branch_points.mean()) if n else 0.0,
             "mean_backtracks": float(self.backtracks.mean()) if n else 0.0,
             "mean_attempts": float(self.attempts.mean()) if n else 0.0,
+            "forward_calls": self.forward_calls,
             "seconds": self.seconds,
             "puzzles_per_second": n / self.seconds if self.seconds > 0 else float("inf"),
         }
@@ -279,6 +284,7 @@ def solve_puzzles(
     attempts = np.zeros(N, dtype=np.int64)
     branch_points = np.zeros(N, dtype=np.int64)
     backtracks = np.zeros(N, dtype=np.int64)
+    calls = 0
     reasons: list[str | None] = [None] * N
     todo = np.arange(N)
     seconds = 0.0
@@ -308,6 +314,9 @@ def solve_puzzles(
         seconds += time.perf_counter() - t0
         answer_tokens[idx] = res.tokens
         nfe[todo] += res.nfe.numpy()
+        calls += sum(
+            int(res.nfe[i : i + batch_size].max()) for i in range(0, len(todo), batch_size)
+        )
         attempts[todo] += 1
         found = check_answers(spec, puzzles[todo], res.tokens)
         if search is not None:
@@ -320,7 +329,7 @@ def solve_puzzles(
                         dtype=np.int64)  # fmt: skip
     answers = spec.decode(answer_tokens.numpy())
     explain_failures(spec, puzzles, reasons)
-    return SolveReport(answers, reasons, nfe, attempts, seconds, branch_points, backtracks)
+    return SolveReport(answers, reasons, nfe, attempts, seconds, branch_points, backtracks, calls)
 
 
 def _search_reasons(search: Search, res, found: list[str | None]) -> list[str | None]:
@@ -395,13 +404,34 @@ def trace_puzzle(
 
 def load_for(checkpoint: str | None, spec: TaskSpec, device: torch.device | str, source: str):
     """The model for puzzles of ``spec`` (``checkpoint``, or by default the shipped model for
-    the task and size), checked against their grid; ``source`` names the input in messages."""
+    the task and size, else the task's shipped any-size model), checked against their grid; a
+    model that takes any grid size comes back bound to this one. ``source`` names the input in
+    messages."""
     from models.checkpoint import load_model
 
     loaded = load_model(checkpoint, task=spec.task, size=spec.size, device=resolve_device(device))
     if loaded.spec.grid != spec.grid:
-        raise UnmaskError(
-            f"{source}: {spec.task} grids are {spec.height}x{spec.width} but the model "
-            f"{loaded.path} expects {loaded.spec.height}x{loaded.spec.width}"
-        )
+        same_vocab = (loaded.spec.num_values, loaded.spec.mask_id, loaded.spec.vocab_size) == (
+            spec.num_values, spec.mask_id, spec.vocab_size)  # fmt: skip
+        if not (loaded.model.any_size and same_vocab):
+            raise UnmaskError(
+                f"{source}: {spec.task} grids are {spec.height}x{spec.width} but the model "
+                f"{loaded.path} expects {loaded.spec.height}x{loaded.spec.width}"
+            )
+        loaded = dataclasses.replace(loaded, model=_Bound(loaded.model, spec.grid), spec=spec)
     return loaded
+
+
+class _Bound(torch.nn.Module):
+    """An any-size denoiser fixed to one grid: ``model(tokens)`` as the samplers call it."""
+
+    def __init__(self, model: torch.nn.Module, grid: tuple[int, int]):
+        super().__init__()
+        self.inner, self.grid = model, tuple(grid)
+        self.cfg = model.cfg
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.inner(tokens, grid=self.grid)
+
+    def num_parameters(self) -> int:
+        return self.inner.num_parameters()

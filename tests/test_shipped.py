@@ -62,7 +62,7 @@ def test_shipped_maze_model_on_64_held_out_mazes():
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.npz")), ids=lambda p: p.name)
 def test_benchmark_datasets_load_and_their_solutions_validate(path):
     ds = load_dataset(path)
-    assert ds.solutions is not None and len(ds) >= 500
+    assert ds.solutions is not None and len(ds) >= 200
     assert all(r is None for r in check_answers(ds.spec, ds.puzzles, ds.solutions))
     given = ds.spec.unknown_mask(ds.puzzles)  # the solutions keep every given
     flat_p, flat_s = ds.puzzles.reshape(len(ds), -1), ds.solutions.reshape(len(ds), -1)

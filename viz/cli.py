@@ -16,6 +16,7 @@ from puzzles.atomic import check_outputs
 from puzzles.errors import UnmaskError
 from puzzles.task import task_names
 from sampling.cli import add_sampler_args, sampler_flags_given, sampler_from_args
+from viz.trace import COLORS
 
 # --------------------------------------------------------------------------------------------
 # Parsers
@@ -72,7 +73,7 @@ def register(sub) -> None:
     )
     anim.add_argument(
         "--color",
-        choices=("entropy", "confidence"),
+        choices=COLORS,
         default="entropy",
         help="what a revealed cell's colour shows: entropy (nats) or probability of the placed "
         "value, both at reveal (default: entropy)",

@@ -150,3 +150,25 @@ def test_cli_exits_2_on_a_bad_model_file(tmp_path, capsys):
     assert rc == 2
     assert "bad.pt: not a readable unmask model file" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_rotary_model_matches_every_size_of_its_task(tmp_path, monkeypatch, capsys):
+    from puzzles import maze
+
+    spec = maze_spec(3)
+    torch.manual_seed(0)
+    save_model(tmp_path / "any.pt", Denoiser(ModelConfig.from_spec(spec, "tiny", pos="rope2d")))
+    save_model(tmp_path / "fixed.pt", Denoiser(ModelConfig.from_spec(spec, "tiny")))
+    assert load_model(tmp_path / "any.pt", task="maze", size=5).spec == spec
+    with pytest.raises(UnmaskError, match="model is for maze 3x3, not maze 5x5"):
+        load_model(tmp_path / "fixed.pt", task="maze", size=5)
+    # solving 4x4-cell mazes binds the model to their grid
+    puzzles, _, _ = maze.generate_many(3, seed=1, h=4, workers=1, progress=False)
+    (tmp_path / "m4.txt").write_text(maze.formats.format_maze_text(puzzles))
+    argv = ["solve", "maze", "--input", str(tmp_path / "m4.txt"), "--checkpoint",
+            str(tmp_path / "any.pt"), "--output", str(tmp_path / "a.txt"), "--quiet"]  # fmt: skip
+    assert unmask_cli.main(argv) == 0 and (tmp_path / "a.txt").is_file()
+    # with no --checkpoint, the task's any-size shipped model serves a size with no model
+    monkeypatch.setattr("models.checkpoint.SHIPPED_DIR", tmp_path)
+    (tmp_path / "any.pt").rename(tmp_path / "maze.pt")
+    assert load_model(None, task="maze", size=7).path.endswith("maze.pt")

@@ -124,3 +124,74 @@ def test_drop_overlap():
     val = PuzzleSet(np.stack([a[1], a[1] + 3]), np.stack([a[1], a[1]]), "v")
     kept, dropped = drop_overlap(PuzzleSet(a, a, "t"), val)
     assert dropped == 1 and len(kept) == 1 and kept.puzzles[0, 0, 0] == 4
+
+
+# --- the same recipe made with torch on the training device (here the CPU) ---------------------
+
+
+def test_device_batches_are_a_function_of_seed_rank_and_step(sudoku4):
+    from models.data import DeviceBatches
+
+    spec, data = sudoku4
+    a = DeviceBatches(MaskedBatchStream(spec, data, 16, seed=1, clue_mask_prob=0.5))
+    b = DeviceBatches(MaskedBatchStream(spec, data, 16, seed=1, clue_mask_prob=0.5))
+    assert _equal(a.batch(7), b.batch(7)) and not _equal(a.batch(7), a.batch(8))
+    other = DeviceBatches(MaskedBatchStream(spec, data, 16, seed=1, rank=1))
+    assert not _equal(a.batch(7), other.batch(7))
+
+
+@pytest.mark.parametrize("fixture", ["sudoku4", "sudoku9"])
+@pytest.mark.parametrize("clue_mask_prob, fresh", [(0.5, 0.0), (1.0, 0.0), (0.0, 0.5)])
+def test_device_batches_are_valid(fixture, clue_mask_prob, fresh, request):
+    from models.data import DeviceBatches
+
+    spec, data = request.getfixturevalue(fixture)
+    s = DeviceBatches(MaskedBatchStream(spec, data, 64, 3, clue_mask_prob=clue_mask_prob,
+                                        fresh=fresh))  # fmt: skip
+    b = s.batch(2)
+    tokens, target, masked = b["tokens"], b["target"], b["masked"]
+    assert masked.sum(1).min() >= 1
+    assert torch.equal(tokens == spec.mask_id, masked)
+    assert torch.equal(tokens[~masked], target[~masked])
+    known = {row.tobytes() for row in spec.encode_solution(data.solutions)}
+    for grid in spec.decode(target.numpy()):
+        assert sudoku.check_answer(grid, grid) is None  # augmented targets stay valid grids
+    if clue_mask_prob == 1.0:  # every masked cell is a blank of a real puzzle
+        for board, grid in zip(spec.decode(tokens.numpy()), spec.decode(target.numpy()),
+                               strict=True):  # fmt: skip
+            assert sudoku.check_answer(board, grid) is None
+    if fresh:  # some rows are new grids, not (transformed) training solutions
+        s0 = DeviceBatches(MaskedBatchStream(spec, data, 64, 3, augment=False, fresh=fresh))
+        rows = s0.batch(2)["target"].numpy()
+        assert 0 < sum(r.tobytes() not in known for r in rows) < 64
+
+
+def test_device_batches_for_mazes(maze4):
+    from models.data import DeviceBatches
+
+    spec, data = maze4
+    b = DeviceBatches(MaskedBatchStream(spec, data, 64, seed=5)).batch(0)
+    target, masked = b["target"], b["masked"]
+    assert (target[masked] <= 1).all() and masked.sum(1).min() >= 1
+    solutions = spec.decode(target.numpy())
+    puzzles = np.where(np.isin(solutions, (OPEN, 1)), OPEN, solutions)
+    assert all(maze.check_answer(p, a) is None for p, a in zip(puzzles, solutions, strict=True))
+
+
+def test_size_mix_alternates_grid_sizes_with_about_equal_cells():
+    from models.data import SizeMix, rows_for
+
+    small, big = maze_spec(2), maze_spec(4)
+    parts = []
+    for spec in (big, small):
+        p, s, _ = maze.generate_many(10, seed=3, h=spec.size, progress=False)
+        rows = rows_for(spec, big, 16)
+        parts.append((spec.grid, MaskedBatchStream(spec, PuzzleSet(p, s, "t"), rows, seed=1)))
+    mix = SizeMix(parts)
+    a, b, c = mix.batch(0), mix.batch(1), mix.batch(2)
+    assert a["grid"] == (9, 9) and b["grid"] == (5, 5) and c["grid"] == (9, 9)
+    assert a["tokens"].shape == (16, 81) and b["tokens"].shape == (rows_for(small, big, 16), 25)
+    assert abs(b["tokens"].numel() - a["tokens"].numel()) <= 25  # about the same cells per step
+    it = iter(SizeMix(parts, start_step=1))
+    assert _equal({k: v for k, v in next(it).items() if k != "grid"},
+                  {k: v for k, v in b.items() if k != "grid"})  # fmt: skip

@@ -107,3 +107,23 @@ def test_config_round_trip_and_validation():
         ModelConfig.from_spec(maze_spec(4), "tiny", pos="absolute")
     with pytest.raises(ValueError, match="divisible"):
         ModelConfig.from_spec(maze_spec(4), "tiny", n_heads=5)
+
+
+def test_rotary_model_takes_any_grid_and_row_column_model_refuses():
+    from puzzles.tokens import maze_spec
+
+    spec = maze_spec(3)
+    rope = Denoiser(ModelConfig.from_spec(spec, "tiny", pos="rope2d")).eval()
+    rowcol = Denoiser(ModelConfig.from_spec(spec, "tiny")).eval()
+    assert rope.any_size and not rowcol.any_size
+    tokens = torch.randint(0, 6, (2, 11 * 11))
+    with torch.no_grad():
+        out = rope(tokens, grid=(11, 11))
+        assert out.shape == (2, 121, 2) and torch.isfinite(out).all()
+        # its own grid, given or not, is the same computation
+        own = torch.randint(0, 6, (2, 49))
+        assert torch.equal(rope(own), rope(own, grid=(7, 7)))
+    with pytest.raises(ValueError, match="7x7 grids only"):
+        rowcol(tokens, grid=(11, 11))
+    with pytest.raises(ValueError, match="does not match"):
+        rope(tokens, grid=(10, 11))

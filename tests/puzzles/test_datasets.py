@@ -17,7 +17,7 @@ from puzzles.datasets import (
 )
 from puzzles.errors import UnmaskError
 from puzzles.formats import parse_maze_text, write_sudoku
-from puzzles.tokens import MAZE_MASK, OPEN, PATH, maze_spec, sudoku_spec
+from puzzles.tokens import OPEN, PATH, maze_spec, sudoku_spec
 
 MAZE = """\
 #######
@@ -178,35 +178,29 @@ def test_unknown_suffix(tmp_path):
 # --- tensors ------------------------------------------------------------------------------------
 
 
-def test_token_encoding_sudoku():
-    ds = sudoku_dataset()
+@pytest.mark.parametrize("kind", ["sudoku", "maze"])
+def test_token_encoding(kind):
+    """Sudoku: digit d is token d-1, blanks masked. Mazes: codes are tokens, open cells masked."""
+    ds = sudoku_dataset() if kind == "sudoku" else maze_dataset()
     spec = ds.spec
-    assert spec == sudoku_spec(9)
+    assert spec == (sudoku_spec(9) if kind == "sudoku" else maze_spec(3))
     puzzle_tokens = spec.encode_puzzle(ds.puzzles)
     solution_tokens = spec.encode_solution(ds.solutions)
     assert puzzle_tokens.dtype == solution_tokens.dtype == np.int64
-    assert puzzle_tokens.shape == solution_tokens.shape == (6, 81)
-    flat_p = ds.puzzles.reshape(6, -1).astype(np.int64)
-    flat_s = ds.solutions.reshape(6, -1).astype(np.int64)
-    assert np.array_equal(puzzle_tokens == spec.mask_id, flat_p == 0)  # blanks are masked
-    assert np.array_equal(solution_tokens, flat_s - 1)  # digit d is token d-1
-    given = flat_p > 0
-    assert np.array_equal(puzzle_tokens[given], solution_tokens[given])
+    assert puzzle_tokens.shape == solution_tokens.shape == (len(ds), spec.num_cells)
+    flat_p = ds.puzzles.reshape(len(ds), -1).astype(np.int64)
+    flat_s = ds.solutions.reshape(len(ds), -1).astype(np.int64)
+    blank = 0 if kind == "sudoku" else OPEN
+    assert np.array_equal(puzzle_tokens == spec.mask_id, flat_p == blank)
+    offset = 1 if kind == "sudoku" else 0
+    assert np.array_equal(solution_tokens, flat_s - offset)
+    if kind == "sudoku":  # (the maze fixture's solution is not a real one)
+        given = flat_p != blank
+        assert np.array_equal(puzzle_tokens[given], solution_tokens[given])
     assert np.array_equal(spec.decode(solution_tokens), ds.solutions)
     assert np.array_equal(spec.decode(puzzle_tokens), ds.puzzles)
-
-
-def test_token_encoding_maze():
-    ds = maze_dataset()
-    spec = ds.spec
-    assert spec == maze_spec(3)
-    puzzle_tokens = spec.encode_puzzle(ds.puzzles)
-    solution_tokens = spec.encode_solution(ds.solutions)
-    assert puzzle_tokens.shape == (2, 49)
-    flat = ds.puzzles.reshape(2, -1).astype(np.int64)
-    assert np.array_equal(puzzle_tokens == MAZE_MASK, flat == OPEN)
-    assert int(solution_tokens.max()) <= 4 and (solution_tokens == PATH).any()
-    assert np.array_equal(spec.decode(solution_tokens), ds.solutions)
+    if kind == "maze":
+        assert int(solution_tokens.max()) <= 4 and (solution_tokens == PATH).any()
 
 
 # --- splits -------------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Search with the validator in the loop against the model alone, on the shipped models and the
+# held-out sets: the EB-Sampler (gamma 0.01) alone, with --constrain, with --search backtrack and
+# with --search remask; a few other samplers with and without backtracking. Every table of one
+# run comes from one machine; the JSON rows say which device ran them.
+#
+# Usage: bash scripts/bench_search.sh [RESULTS_DIR]      (default docs/results)
+# Knobs: MAZE_LIMIT (mazes per set for the rows without --constrain, default 200), REMASK_LIMIT
+# (puzzles per set for the remask rows, default 500 Sudoku / 100 mazes), DEVICE (default auto).
+# On 2 CPU cores the whole script takes about 3 hours; on a GPU a few minutes.
+set -euo pipefail
+R=${1:-docs/results}
+U=${UNMASK:-unmask}
+D=benchmarks/data
+DEV=${DEVICE:-auto}
+mkdir -p "$R"
+B="$U bench --device $DEV --quiet --samplers eb:gamma=0.01"
+
+for set in sudoku9_heldout.npz sudoku17_2000.txt; do
+  name=${set%%.*}
+  $B sudoku --input $D/$set --search none backtrack --out "$R/search_$name"
+  $B sudoku --input $D/$set --search none backtrack --constrain --out "$R/search_${name}_constrain"
+done
+for set in dfs wilson kruskal prim open; do
+  $B maze --input $D/maze10_${set}_heldout.npz --search none backtrack --constrain \
+    --out "$R/search_maze10_${set}_constrain"
+done
+for set in dfs wilson kruskal prim open; do
+  $B maze --input $D/maze10_${set}_heldout.npz --limit "${MAZE_LIMIT:-200}" --search none backtrack \
+    --out "$R/search_maze10_${set}"
+done
+for set in sudoku9_heldout.npz sudoku17_2000.txt; do
+  $B sudoku --input $D/$set --limit "${REMASK_LIMIT:-500}" --search backtrack remask \
+    --out "$R/search_${set%%.*}_remask"
+done
+for set in dfs open; do
+  $B maze --input $D/maze10_${set}_heldout.npz --limit "${REMASK_LIMIT:-100}" --search backtrack remask \
+    --out "$R/search_maze10_${set}_remask"
+done
+$U bench sudoku --device "$DEV" --quiet --input $D/sudoku9_heldout.npz --limit 500 \
+  --samplers "topk:k=4,threshold:tau=0.9,dus:two_d=true" --search none backtrack \
+  --out "$R/search_sudoku9_heldout_samplers"

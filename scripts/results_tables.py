@@ -1,0 +1,101 @@
+"""Print the README's search tables from the JSON files of ``scripts/bench_search.sh``.
+
+    python scripts/results_tables.py [RESULTS_DIR]      (default docs/results)
+
+Every number comes from a bench file; the table names the files, the machine and the dtype that
+wrote them (one machine per table: a table whose files disagree on the machine is refused).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def rows(path: Path) -> list[dict]:
+    return json.loads(path.read_text())
+
+
+def pct(r: dict) -> str:
+    return f"{100 * r['accuracy']:.2f}% ({r['solved']}/{r['n']})"
+
+
+def nfe(r: dict) -> str:
+    return f"{r['mean_nfe']:.2f} / {r['median_nfe']:g} / {r['p90_nfe']:g} / {r['max_nfe']}"
+
+
+def machine(files: list[Path]) -> str:
+    seen = {(r.get("machine"), r.get("dtype")) for f in files for r in rows(f)}
+    if len(seen) != 1:
+        raise SystemExit(f"files from several machines: {seen}")
+    ((name, dtype),) = seen
+    return f"{name}, {dtype}"
+
+
+def sudoku_table(d: Path) -> str:
+    out = []
+    files = []
+    for name, title in (("sudoku9_heldout", "held-out minimal 9x9"),
+                        ("sudoku17_2000", "17-clue")):  # fmt: skip
+        plain, con = d / f"search_{name}.json", d / f"search_{name}_constrain.json"
+        rem = d / f"search_{name}_remask.json"
+        files += [f for f in (plain, con, rem) if f.exists()]
+        by = {}
+        for f, tag in ((plain, ""), (con, " + constrain"), (rem, "")):
+            if f.exists():
+                for r in rows(f):
+                    label = r["sampler"].replace("eb:gamma=0.01", "EB").replace("+", " + ")
+                    by[(label + tag, r["n"])] = r
+        for (label, _n), r in sorted(by.items(), key=lambda kv: (kv[0][1] != 2000, kv[0][0])):
+            loop = "yes" if r.get("validator_in_loop") else "no (the model alone)"
+            out.append(f"| {title} | `{label}` | {loop} | {pct(r)} | {nfe(r)} |")
+    head = [
+        f"Machine: {machine(files)}. Files: " + ", ".join(f"`{f.name}`" for f in files) + ".",
+        "",
+        "| set | sampler | rules in the loop | solved | NFE mean / median / p90 / max |",
+        "|---|---|---|---|---|",
+    ]
+    return "\n".join(head + out)
+
+
+def maze_table(d: Path) -> str:
+    sets = ("dfs", "wilson", "kruskal", "prim", "open")
+    files, cells = [], {}
+    for s in sets:
+        for suffix in ("", "_constrain", "_remask"):
+            f = d / f"search_maze10_{s}{suffix}.json"
+            if not f.exists():
+                continue
+            files.append(f)
+            for r in rows(f):
+                tag = " + constrain" if r.get("constrain") else ""
+                label = r["sampler"].replace("eb:gamma=0.01", "EB").replace("+", " + ") + tag
+                key = (label, r["n"])
+                cells.setdefault(key, {})[s] = f"{100 * r['accuracy']:.1f}% ({r['mean_nfe']:.1f})"
+    head = [
+        f"Machine: {machine(files)}. Files: `search_maze10_*.json`. Accuracy (mean NFE); "
+        "n = mazes per set.",
+        "",
+        "| sampler | n | "
+        + " | ".join(("DFS", "Wilson", "Kruskal", "Prim", "DFS + openings"))
+        + " |",
+        "|---|---|" + "---|" * len(sets),
+    ]
+    body = [
+        f"| `{label}` | {n} | " + " | ".join(c.get(s, "-") for s in sets) + " |"
+        for (label, n), c in sorted(cells.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
+    ]
+    return "\n".join(head + body)
+
+
+def main() -> int:
+    d = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/results")
+    print(sudoku_table(d))
+    print()
+    print(maze_table(d))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
