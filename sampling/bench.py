@@ -34,6 +34,7 @@ CSV_FIELDS = (
     "reference",
     "p90_nfe",
     "max_nfe",
+    "solved_at_0_nfe",
     "mean_branch_points",
     "mean_backtracks",
     "forward_calls",
@@ -51,6 +52,7 @@ CSV_FIELDS = (
     "batch_size",
     "temperature",
     "constrain",
+    "propagate",
 )
 
 
@@ -83,6 +85,7 @@ def run_bench(
     seed: int = 0,
     progress: bool = False,
     constrain: bool = False,
+    propagate: bool = False,
     searches: list[Search | None] | None = None,
     compile: bool | None = None,
     context: dict | None = None,
@@ -110,7 +113,7 @@ def run_bench(
         for search in searches or [None]:
             run = dict(
                 batch_size=batch_size, device=device, temperature=temperature, seed=seed,
-                constrain=constrain, search=search, compile=compile,
+                constrain=constrain, propagate=propagate, search=search, compile=compile,
             )  # fmt: skip
             if per_row_warm_up:
                 solve_puzzles(model, spec, puzzles[: min(batch_size, 64)], sampler, **run)
@@ -124,7 +127,7 @@ def run_bench(
                     "family": sampler.family if mode is None else f"{sampler.family}+{mode}",
                     "params": _params(sampler),
                     "search": None if search is None else search.config(),
-                    "validator_in_loop": search is not None or constrain,
+                    "validator_in_loop": search is not None or constrain or propagate,
                     "n": s["n"],
                     "solved": s["solved"],
                     "accuracy": s["accuracy"],
@@ -132,6 +135,7 @@ def run_bench(
                     "median_nfe": s["median_nfe"],
                     "p90_nfe": s["p90_nfe"],
                     "max_nfe": s["max_nfe"],
+                    "solved_at_0_nfe": s["solved_at_0_nfe"],
                     "mean_branch_points": s["mean_branch_points"],
                     "mean_backtracks": s["mean_backtracks"],
                     "forward_calls": s["forward_calls"],
@@ -139,7 +143,8 @@ def run_bench(
                     "seconds": s["seconds"],
                     "mean_unknown_cells": unknown,
                     "temperature": temperature,
-                    "constrain": constrain,
+                    "constrain": constrain or propagate,
+                    "propagate": propagate,
                     "timing": timing,
                     "compiled": hasattr(forward_fn(model, device, compile), "buckets_seen"),
                     **(context or {}),
@@ -161,7 +166,7 @@ def markdown_table(rows: list[dict]) -> str:
         speed = "-" if r["speedup_nfe"] is None else f"{r['speedup_nfe']:.2f}x"
         cells = [
             f"`{r['sampler']}`",
-            f"{100 * r['accuracy']:.1f}% ({r['solved']}/{r['n']})",
+            f"{percent(r['solved'], r['n'])} ({r['solved']}/{r['n']}{_rules_alone(r)})",
             f"{r['mean_nfe']:.2f}",
             f"{r['median_nfe']:g}",
             f"{r.get('p90_nfe', r['median_nfe']):g} / {r.get('max_nfe', '-')}",
@@ -178,12 +183,33 @@ def markdown_table(rows: list[dict]) -> str:
     )
     if any(r.get("validator_in_loop") for r in rows):
         note += (
-            " Rows with `+backtrack` or `+remask` (and every row with --constrain) use the "
-            "puzzle's rules inside the loop; the others are the model alone."
+            " Rows with `+backtrack` or `+remask` (and every row with --constrain or "
+            "--propagate) use the puzzle's rules inside the loop; the others are the model "
+            "alone."
+        )
+    if any(r.get("propagate") for r in rows):
+        note += (
+            " With --propagate the cells the rules force are filled without a forward pass; "
+            "puzzles they complete alone count as solved at 0 NFE."
         )
     if rows and rows[0].get("timing"):
         note += f" Timed {rows[0]['timing']}."
     return "\n".join(lines) + "\n\n" + note + "\n"
+
+
+def percent(solved: int, n: int) -> str:
+    """'82.0%'; never rounds a failure up to 100% (1999/2000 is '99.95%')."""
+    if not n:
+        return "-"
+    value, digits = 100 * solved / n, 1
+    while solved < n and f"{value:.{digits}f}".startswith("100"):
+        digits += 1
+    return f"{value:.{digits}f}%"
+
+
+def _rules_alone(row: dict) -> str:
+    k = row.get("solved_at_0_nfe") or 0
+    return f"; {k} by the rules alone" if k else ""
 
 
 def bench_files(prefix: str, rows: list[dict]) -> dict[str, str]:

@@ -81,14 +81,23 @@ def add_sampler_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_search_args(p: argparse.ArgumentParser, *, several: bool = False) -> None:
-    """--constrain, --search (one mode, or with ``several`` a list of modes), --branch-entropy,
+    """--constrain, --propagate, --search (one mode, or with ``several`` a list of modes), --branch-entropy,
     --max-nfe: the puzzle's rules inside the sampling loop."""
     g = p.add_argument_group("the puzzle's rules inside the loop (off by default: the model alone)")
     g.add_argument(
         "--constrain",
         action="store_true",
-        help="give probability 0 to values the puzzle's rules already rule out (a digit a peer "
-        "holds, a path cell that would branch) before the error proxies are computed",
+        help="give probability 0 to the values the puzzle's rules already rule out (a digit "
+        "a peer holds, a path cell off every shortest path) before the error proxies are "
+        "computed: a forced cell gets entropy 0 and is revealed in that pass",
+    )
+    g.add_argument(
+        "--propagate",
+        action="store_true",
+        help="--constrain, and before every forward pass fill the cells the rules force (one "
+        "value left), again until none is (no forward pass, no NFE), so the model sees them. "
+        "The rules alone complete easy Sudokus and every perfect maze (NFE 0): a solving aid, "
+        "not a measure of the model",
     )
     modes = ("none", *SEARCH_MODES)
     if several:
@@ -346,6 +355,7 @@ def _solve(args) -> int:
         retry_temperature=args.retry_temperature,
         progress=not args.quiet,
         constrain=args.constrain,
+        propagate=args.propagate,
         search=searches_from_args(args)[0],
         compile=args.compile,
     )
@@ -365,7 +375,8 @@ def _solve(args) -> int:
             "temperature": args.temperature,
             "seed": args.seed,
             "retries": args.retries,
-            "constrain": args.constrain,
+            "constrain": args.constrain or args.propagate,
+            "propagate": args.propagate,
             "search": None if args.search == "none" else searches_from_args(args)[0].config(),
             "per_puzzle": report.per_puzzle(),
         }
@@ -404,6 +415,7 @@ def _bench(args) -> int:
         seed=args.seed,
         progress=not args.quiet,
         constrain=args.constrain,
+        propagate=args.propagate,
         searches=searches_from_args(args),
         compile=args.compile,
         context={

@@ -137,14 +137,18 @@ class Search:
         row_seeds: torch.Tensor | None = None,
         record: bool = False,
         constrain: bool = False,
+        propagate: bool = False,
     ) -> SearchResult:
-        """Solve puzzle tokens (B, L) of ``spec``; see ``Sampler.sample`` for the arguments."""
+        """Solve puzzle tokens (B, L) of ``spec``; see ``Sampler.sample`` for the arguments
+        (``constrain`` here is a bool: the task's own partial check; ``propagate`` implies it).
+        Cells that propagation fills are the first cells of the pass they precede, never
+        branch cells."""
         if tokens.dim() != 2:
             raise ValueError(f"tokens must be (B, L), got shape {tuple(tokens.shape)}")
         if not (temperature >= 0 and math.isfinite(temperature)):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
         with torch.inference_mode():
-            state = _State(self, sampler, spec, tokens, temperature, record, constrain)
+            state = _State(self, sampler, spec, tokens, temperature, record, constrain, propagate)
             seeds = sampler.row_seeds(state.B, temperature, generator, row_seeds, tokens.device)
             state.seeds = seeds
             state.plan = sampler.plan(state.masked, seeds, spec.grid)
@@ -160,11 +164,12 @@ class Search:
 class _State:
     """The per-row search state, as tensors over all B rows (see ``Search``)."""
 
-    def __init__(self, search, sampler, spec, tokens, temperature, record, constrain):
+    def __init__(self, search, sampler, spec, tokens, temperature, record, constrain, propagate):
         self.search, self.sampler, self.spec = search, sampler, spec
         self.family = spec.family
         self.temperature, self.record = temperature, record
-        self.constrain = constrain
+        self.constrain = constrain or propagate
+        self.propagate = propagate
         B, L = tokens.shape
         V, dev = spec.num_values, tokens.device
         self.B, self.L, self.V = B, L, V
@@ -206,8 +211,44 @@ class _State:
             allowed = ok if allowed is None else allowed & ok
         return allowed
 
+    # --- propagation before a pass (no forward pass) --------------------------------------
+    def _propagate(self, rows: torch.Tensor) -> torch.Tensor:
+        """Fill the cells the rules force (``loop.fill_forced``) as the first cells of the coming
+        pass (never branch cells), repair the rows that then break a rule, and return the rows
+        that still need a pass."""
+
+        def allowed(t: torch.Tensor) -> torch.Tensor:
+            return self._allowed(t, rows)  # the rules, and in remask mode the bans
+
+        tok, filled = loop.fill_forced(allowed, self.tok[rows], self.masked[rows])
+        if not filled.any():
+            return rows
+        depth, nfe = self.depth[rows] + 1, self.nfe[rows] + 1  # (A,) the coming pass
+        V = self.V
+        first = torch.arange(V, device=tok.device) == tok.unsqueeze(-1)  # (A, L, V)
+        order = torch.sort((~first).long(), dim=-1, stable=True).indices  # its value, then none
+        self.tok[rows] = tok
+        self.masked[rows] = self.masked[rows] & ~filled
+        self.rdepth[rows] = torch.where(filled, depth.unsqueeze(1), self.rdepth[rows])
+        self.rank[rows] = torch.where(filled, -1, self.rank[rows])  # before the pass's own cells
+        self.branch[rows] = self.branch[rows] & ~filled
+        self.order[rows] = torch.where(filled.unsqueeze(-1), order, self.order[rows])
+        self.alt[rows] = torch.where(filled, 0, self.alt[rows])
+        self.reveal_step[rows] = torch.where(filled, nfe.unsqueeze(1), self.reveal_step[rows])
+        self.entropy[rows] = torch.where(filled, 0.0, self.entropy[rows])
+        self.prob[rows] = torch.where(filled, 1.0, self.prob[rows])
+        if self.frames is not None:
+            self._frames(rows, filled, torch.zeros_like(filled))
+        self.settle(rows[filled.any(1)])
+        keep = (self.status[rows] == SEARCHING) & self.masked[rows].any(1)
+        return rows[keep]
+
     # --- one forward pass over the rows still searching ---------------------------------
     def one_pass(self, model: Model, rows: torch.Tensor) -> None:
+        if self.propagate:
+            rows = self._propagate(rows)
+            if rows.numel() == 0:
+                return
         tok = self.tok[rows]  # (A, L)
         masked = self.masked[rows]
         allowed = self._allowed(tok, rows)
@@ -384,9 +425,12 @@ class _State:
 
     # --- the result ---------------------------------------------------------------------
     def result(self) -> SearchResult:
+        reveal_step = self.reveal_step
+        if self.propagate:
+            reveal_step = loop.last_pass_fix(reveal_step, self.nfe)
         return SearchResult(
             tokens=self.tok,
-            reveal_step=self.reveal_step,
+            reveal_step=reveal_step,
             nfe=self.nfe,
             entropy=self.entropy if self.record else None,
             prob=self.prob if self.record else None,

@@ -103,6 +103,7 @@ def solve_tokens(
     progress: bool = False,
     record: bool = True,
     constrain: bool = False,
+    propagate: bool = False,
     search: Search | None = None,
     compile: bool | None = None,
 ) -> SampleResult:
@@ -111,6 +112,8 @@ def solve_tokens(
     Row seeds (when the sampler draws) are fixed for all N rows before the first batch, from
     ``row_seeds`` or else ``generator``, so the answers do not depend on ``batch_size``.
     ``constrain``: zero the probability of values the task's partial check rules out.
+    ``propagate`` (implies ``constrain``): before each pass fill the cells the check forces
+    (no forward pass; see ``sampling.loop``).
     ``search``: run the sampler inside a ``sampling.search.Search`` (the result is then a
     ``SearchResult``). ``compile``: see ``forward_fn``. Returns one result for all N rows, on
     the CPU.
@@ -137,12 +140,13 @@ def solve_tokens(
                     temperature=temperature,
                     row_seeds=seeds,
                     record=record,
-                    constrain=constrainer(spec) if constrain else None,
+                    constrain=constrainer(spec) if constrain or propagate else None,
+                    propagate=propagate,
                 )
             else:
                 res = search.run(
                     fn, sampler, spec, tokens, temperature=temperature, row_seeds=seeds,
-                    record=record, constrain=constrain,
+                    record=record, constrain=constrain, propagate=propagate,
                 )  # fmt: skip
             results.append(_to_cpu(res))
             bar.update(stop - start)
@@ -219,7 +223,9 @@ class SolveReport:
         return sum(r is None for r in self.reasons)
 
     def summary(self) -> dict:
-        """n, solved, accuracy, mean/median/p90/max NFE, seconds, puzzles_per_second."""
+        """n, solved, accuracy, mean/median/p90/max NFE, solved_at_0_nfe (valid answers no
+        forward pass was needed for: with ``propagate`` the rules alone filled them), seconds,
+        puzzles_per_second."""
         n = self.n
         return {
             "n": n,
@@ -229,6 +235,9 @@ class SolveReport:
             "median_nfe": float(np.median(self.nfe)) if n else 0.0,
             "p90_nfe": float(np.percentile(self.nfe, 90)) if n else 0.0,
             "max_nfe": int(self.nfe.max()) if n else 0,
+            "solved_at_0_nfe": sum(
+                int(f) == 0 and r is None for f, r in zip(self.nfe, self.reasons, strict=True)
+            ),
             "mean_branch_points": float(self.branch_points.mean()) if n else 0.0,
             "mean_backtracks": float(self.backtracks.mean()) if n else 0.0,
             "mean_attempts": float(self.attempts.mean()) if n else 0.0,
@@ -260,6 +269,7 @@ def solve_puzzles(
     retry_temperature: float | None = None,
     progress: bool = False,
     constrain: bool = False,
+    propagate: bool = False,
     search: Search | None = None,
     compile: bool | None = None,
 ) -> SolveReport:
@@ -307,6 +317,7 @@ def solve_puzzles(
             progress=progress,
             record=False,
             constrain=constrain,
+            propagate=propagate,
             search=search,
             compile=compile,
         )
@@ -377,6 +388,7 @@ def trace_puzzle(
     temperature: float = 0.0,
     device: str | torch.device = "cpu",
     constrain: bool = False,
+    propagate: bool = False,
     search: Search | None = None,
 ) -> list[tuple[SampleResult, str]]:
     """Solve one puzzle board (H, W) once per sampler and keep the whole trace.
@@ -392,7 +404,7 @@ def trace_puzzle(
     for _, sampler in samplers:
         result = solve_tokens(
             model, spec, tokens, sampler, batch_size=1, device=device, temperature=temperature,
-            row_seeds=seeds, record=True, constrain=constrain, search=search,
+            row_seeds=seeds, record=True, constrain=constrain, propagate=propagate, search=search,
         )  # fmt: skip
         reasons = check_answers(spec, board[None], result.tokens)
         if search is not None:

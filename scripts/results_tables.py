@@ -12,13 +12,20 @@ import json
 import sys
 from pathlib import Path
 
+from sampling.bench import percent
+
 
 def rows(path: Path) -> list[dict]:
     return json.loads(path.read_text())
 
 
+def alone(r: dict) -> str:
+    k = r.get("solved_at_0_nfe") or 0
+    return f"; {k} by the rules alone" if k else ""
+
+
 def pct(r: dict) -> str:
-    return f"{100 * r['accuracy']:.2f}% ({r['solved']}/{r['n']})"
+    return f"{percent(r['solved'], r['n'])} ({r['solved']}/{r['n']}{alone(r)})"
 
 
 def nfe(r: dict) -> str:
@@ -72,7 +79,9 @@ def maze_table(d: Path) -> str:
                 tag = " + constrain" if r.get("constrain") else ""
                 label = r["sampler"].replace("eb:gamma=0.01", "EB").replace("+", " + ") + tag
                 key = (label, r["n"])
-                cells.setdefault(key, {})[s] = f"{100 * r['accuracy']:.1f}% ({r['mean_nfe']:.1f})"
+                cells.setdefault(key, {})[s] = (
+                    f"{100 * r['accuracy']:.1f}% ({r['mean_nfe']:.1f}{alone(r)})"
+                )
     head = [
         f"Machine: {machine(files)}. Files: `search_maze10_*.json`. Accuracy (mean NFE); "
         "n = mazes per set.",

@@ -195,7 +195,7 @@ def traces_for(args, spec, board, samplers):
     results = trace_puzzle(
         loaded.model, spec, board, samplers, index=args.index, seed=args.seed,
         temperature=args.temperature, device=device, constrain=args.constrain,
-        search=searches_from_args(args)[0],
+        propagate=args.propagate, search=searches_from_args(args)[0],
     )  # fmt: skip
     traces = [row_trace(result, 0) for result, _ in results]
     return traces, [outcome for _, outcome in results], loaded.path

@@ -24,7 +24,8 @@ class RowTrace:
 
     tokens:      (L,) int64, every cell filled.
     reveal_step: (L,) int64, 1-based pass that revealed the cell, -1 for givens.
-    nfe:         forward passes this row used (== reveal_step.max(), 0 if nothing was masked).
+    nfe:         forward passes this row used (== reveal_step.max(), 0 if nothing was masked
+                 or ``--propagate`` completed it before its first pass: its cells then say 1).
     entropy:     (L,) float64, nats at reveal (nan for givens), or None.
     prob:        (L,) float64, probability of the placed value at reveal (nan for givens), or None.
     frames:      the search's events (``sampling.search.Frame``) when the trace is a search's:
@@ -97,7 +98,8 @@ def row_trace(result, row: int = 0) -> RowTrace:
     frames = getattr(result, "frames", None)
     frames = None if frames is None else tuple(frames[row])
     last = int(reveal_row.max(initial=0))
-    if last != nfe and not (frames is not None and last < nfe):  # a search may end on a repair
+    # a search may end on a repair; propagation may complete a row before its first pass
+    if last != nfe and not (frames is not None and last < nfe) and (nfe, last) != (0, 1):
         raise ValueError(f"row {row}: nfe={nfe} but the last reveal happened at pass {last}")
     entropy = _numpy(result.entropy)
     prob = _numpy(result.prob)

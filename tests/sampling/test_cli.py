@@ -118,6 +118,20 @@ def test_solve_maze_with_2d_dus(files, capsys):
                 assert a == p if p != "." else a in ".*"  # only open cells change
 
 
+def test_propagate_solves_perfect_mazes_without_the_model(files, capsys):
+    """The shortest-path rule pins the unique path of a perfect maze, so --propagate solves both
+    mazes at NFE 0 even with a random model; bench rows say so."""
+    d, _ = files
+    rc, out, _ = run(
+        capsys, "bench", "maze", "--input", d / "m2.txt", "--checkpoint", d / "m2.pt",
+        "--samplers", "topk:k=1", "--propagate", "--out", d / "prop", "--quiet",
+    )  # fmt: skip
+    assert rc == 0 and "(2/2; 2 by the rules alone)" in out
+    (row,) = json.loads((d / "prop.json").read_text())
+    assert row["propagate"] and row["constrain"] and row["validator_in_loop"]
+    assert row["mean_nfe"] == 0 and row["solved_at_0_nfe"] == 2
+
+
 def test_bench_writes_csv_json_and_table(files, capsys):
     d, _ = files
     rc, out, _ = run(

@@ -174,3 +174,59 @@ def test_constrain_gives_forced_cells_zero_entropy():
     assert int(res.tokens[0, 3]) == 3
     plain = EBSampler(0.0).sample(uniform, tokens, spec.mask_id)
     assert float(plain.entropy[0, 3]) > 1.0  # the model alone hesitates everywhere
+
+
+def test_propagate_fills_forced_cells_before_the_pass_and_without_one():
+    """--propagate fills what the rules force before the model is called: a 4x4 Sudoku with one
+    blank is completed at NFE 0 (no forward pass at all), and on a board with forced and free
+    cells the first pass already sees the forced cells filled (plain --constrain does not)."""
+    spec = sudoku_spec(4)
+    solution = np.array([[[1, 2, 3, 4], [3, 4, 1, 2], [2, 1, 4, 3], [4, 3, 2, 1]]], dtype=np.int8)
+    one_blank = solution.copy()
+    one_blank[0, 0, 3] = 0
+    seen = []
+
+    def uniform(t):
+        seen.append(t.clone())
+        return torch.zeros(*t.shape, 4)
+
+    from sampling.solve import constrainer
+
+    tokens = torch.from_numpy(spec.encode_puzzle(one_blank))
+    for run in (
+        lambda: EBSampler(0.0).sample(
+            uniform, tokens, spec.mask_id, constrain=constrainer(spec), propagate=True
+        ),
+        lambda: Search("backtrack").run(uniform, EBSampler(0.0), spec, tokens, propagate=True),
+    ):
+        res = run()
+        assert int(res.nfe[0]) == 0 and not seen  # solved by the rules, no forward pass
+        assert int(res.tokens[0, 3]) == 3 and int(res.reveal_step[0, 3]) == 1  # r1c4 is 4
+    # r1c4 is forced (3 clues in its row); the rest of the board is free.
+    board = np.array([[[1, 2, 3, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]], dtype=np.int8)
+    tokens = torch.from_numpy(spec.encode_puzzle(board))
+    for run in (
+        lambda: EBSampler(0.0).sample(
+            uniform, tokens, spec.mask_id, constrain=constrainer(spec), propagate=True
+        ),
+        lambda: Search("backtrack").run(
+            uniform, EBSampler(0.0), spec, tokens, propagate=True, record=True
+        ),
+    ):
+        seen.clear()
+        res = run()
+        assert int(seen[0][0, 3]) == 3  # the first forward pass saw r1c4 filled
+        assert int(res.reveal_step[0, 3]) == 1 and float(res.entropy[0, 3]) == 0.0
+        assert int(res.nfe[0]) == int(res.reveal_step[0].max())
+    seen.clear()
+    EBSampler(0.0).sample(uniform, tokens, spec.mask_id, constrain=constrainer(spec))
+    assert int(seen[0][0, 3]) == spec.mask_id  # --constrain alone: revealed in the pass
+    with pytest.raises(ValueError, match="propagate needs constrain"):
+        EBSampler(0.0).sample(uniform, tokens, spec.mask_id, propagate=True)
+
+
+def test_bench_percent_never_rounds_a_failure_up_to_100():
+    from sampling.bench import percent
+
+    assert percent(1999, 2000) == "99.95%" and percent(9999, 10000) == "99.99%"
+    assert percent(2000, 2000) == "100.0%" and percent(1640, 2000) == "82.0%"
