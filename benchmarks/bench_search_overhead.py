@@ -6,7 +6,9 @@ CPU at batch 256).
 Runs ``Search`` (backtrack, and remask) with the EB-Sampler over the first ``--n`` held-out 9x9
 puzzles with the shipped model, once each, timing every forward pass of the model apart from the
 rest. "Bookkeeping" is the wall time of the whole search minus the time spent in the model: the
-sampler's selection, the partial checks, the validator on completed answers and the repairs.
+sampler's selection, the partial checks, the validator on completed answers and the repairs
+(with --propagate also the propagation, which replaces forward passes: its share per pass is
+larger by construction).
 """
 
 from __future__ import annotations
@@ -48,14 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     spec = loaded.spec
     tokens = torch.from_numpy(spec.encode_puzzle(ds.puzzles[: args.n]))
     rows = []
-    for mode, constrain in (("backtrack", False), ("backtrack", True), ("remask", False)):
+    for mode, rules in (("backtrack", ""), ("backtrack", "constrain"), ("backtrack", "propagate"),
+                        ("remask", "")):  # fmt: skip
         timed = Timed(loaded.model)
         t0 = time.perf_counter()
-        res = Search(mode).run(timed, EBSampler(0.01), spec, tokens, constrain=constrain)
+        res = Search(mode).run(timed, EBSampler(0.01), spec, tokens,
+                               constrain=rules == "constrain", propagate=rules == "propagate")  # fmt: skip
         wall = time.perf_counter() - t0
         book = wall - timed.seconds
         rows.append({
-            "mode": mode, "constrain": constrain, "n": len(tokens), "passes": timed.passes,
+            "mode": mode, "rules": rules or None, "n": len(tokens), "passes": timed.passes,
             "rows_forwarded": timed.rows, "nfe_total": int(res.nfe.sum()), "wall_s": wall,
             "forward_s": timed.seconds, "bookkeeping_s": book,
             "bookkeeping_ms_per_pass": 1e3 * book / timed.passes,
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| search | passes | forward ms/pass | bookkeeping ms/pass | bookkeeping / forward |")
     print("|---|---|---|---|---|")
     for r in rows:
-        name = r["mode"] + (" + constrain" if r["constrain"] else "")
+        name = r["mode"] + (f" + {r['rules']}" if r["rules"] else "")
         print(f"| {name} | {r['passes']} | {r['forward_ms_per_pass']:.1f} | "
               f"{r['bookkeeping_ms_per_pass']:.1f} | {100 * r['bookkeeping_share']:.1f}% |")  # fmt: skip
     if args.json:

@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--branch-entropy", default="0.01,0.02,0.05,0.1,0.2")
     ap.add_argument("--max-nfe", type=int, default=400)
     ap.add_argument("--constrain", action="store_true")
+    ap.add_argument("--propagate", action="store_true")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", default=None)
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                 spec,
                 tokens[i : i + args.batch_size].to(device),
                 constrain=args.constrain,
+                propagate=args.propagate,
             )  # fmt: skip
             for i in range(0, len(tokens), args.batch_size)
         ]
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report = {
             "input": args.input, "checkpoint": loaded.path, "sampler": label, "mode": args.mode,
-            "max_nfe": args.max_nfe, "constrain": args.constrain, "device": str(device),
+            "max_nfe": args.max_nfe, "constrain": args.constrain, "propagate": args.propagate, "device": str(device),
             "machine": machine_info(torch=torch.__version__, threads=torch.get_num_threads()),
             "rows": rows,
         }  # fmt: skip

@@ -162,6 +162,9 @@ class Task:
         generators    generator names, default first
         generator_option  the ``generate`` option that takes one of them (None: no choice)
         seed_chunk    puzzles drawn from one random stream by ``generate_many`` (see there)
+        search_branch_entropy  nats: the default ``--branch-entropy`` of ``unmask solve/bench
+                      --search backtrack`` for this family, chosen by measurement
+                      (``benchmarks/search_sweep.py``)
     """
 
     name: str = ""
@@ -176,6 +179,7 @@ class Task:
     suffixes: tuple[str, ...] = (".txt",)
     generators: tuple[str, ...] = ("default",)
     generator_option: str | None = None
+    search_branch_entropy: float = 0.02
     seed_chunk: int = 1
     generate_help: str = ""  # one line for `unmask generate --help`
     generate_description: str = ""  # the paragraph of `unmask generate NAME --help`

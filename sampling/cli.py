@@ -11,10 +11,10 @@ import numpy as np
 from puzzles.argtypes import nonneg_float, nonneg_int, number, positive_int
 from puzzles.atomic import check_outputs, write_files
 from puzzles.errors import UnmaskError
-from puzzles.task import task_names
+from puzzles.task import get_task, task_names, tasks
 from sampling.loop import Sampler
 from sampling.samplers import SAMPLERS
-from sampling.search import DEFAULT_BRANCH_ENTROPY, DEFAULT_MAX_NFE
+from sampling.search import DEFAULT_MAX_NFE
 from sampling.search import MODES as SEARCH_MODES
 from sampling.specs import make_sampler, parse_sampler_specs
 from sampling.stats import PROXIES
@@ -122,10 +122,12 @@ def add_search_args(p: argparse.ArgumentParser, *, several: bool = False) -> Non
     g.add_argument(
         "--branch-entropy",
         type=nonneg_float,
-        default=DEFAULT_BRANCH_ENTROPY,
+        default=None,
         metavar="NATS",
         help="backtrack: a cell revealed with more entropy than this becomes a branch point "
-        f"(default {DEFAULT_BRANCH_ENTROPY:g}, measured on held-out Sudoku)",
+        "(default: the family's, measured on its held-out sets: "
+        + ", ".join(f"{t.name} {t.search_branch_entropy:g}" for t in tasks())
+        + "; 0 makes the search complete)",
     )
     g.add_argument(
         "--max-nfe",
@@ -143,9 +145,16 @@ def searches_from_args(args) -> list:
 
     modes = args.search if isinstance(args.search, list) else [args.search]
     return [
-        None if mode == "none" else Search(mode, args.branch_entropy, args.max_nfe)
+        None if mode == "none" else Search(mode, branch_entropy(args), args.max_nfe)
         for mode in dict.fromkeys(modes)
     ]
+
+
+def branch_entropy(args) -> float:
+    """--branch-entropy, or the family's measured default."""
+    if args.branch_entropy is not None:
+        return args.branch_entropy
+    return get_task(args.task).search_branch_entropy
 
 
 def add_temperature_seed(g) -> None:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Search with the validator in the loop against the model alone, on the shipped models and the
-# held-out sets: the EB-Sampler (gamma 0.01) alone, with --constrain, with --search backtrack and
-# with --search remask; a few other samplers with and without backtracking. Every table of one
-# run comes from one machine; the JSON rows say which device ran them.
+# held-out sets: the EB-Sampler (gamma 0.01) alone, with --constrain, with --propagate, with
+# --search backtrack and with --search remask; a few other samplers with and without
+# backtracking. Every table of one run comes from one machine; the JSON rows say which device
+# ran them.
 #
 # Usage: bash scripts/bench_search.sh [RESULTS_DIR]      (default docs/results)
 # Knobs: MAZE_LIMIT (mazes per set for the rows without --constrain, default 200), REMASK_LIMIT
@@ -20,10 +21,13 @@ for set in sudoku9_heldout.npz sudoku17_2000.txt; do
   name=${set%%.*}
   $B sudoku --input $D/$set --search none backtrack --out "$R/search_$name"
   $B sudoku --input $D/$set --search none backtrack --constrain --out "$R/search_${name}_constrain"
+  $B sudoku --input $D/$set --search none backtrack --propagate --out "$R/search_${name}_propagate"
 done
 for set in dfs wilson kruskal prim open; do
-  $B maze --input $D/maze10_${set}_heldout.npz --search none backtrack --constrain \
-    --out "$R/search_maze10_${set}_constrain"
+  for rules in constrain propagate; do
+    $B maze --input $D/maze10_${set}_heldout.npz --search none backtrack --$rules \
+      --out "$R/search_maze10_${set}_$rules"
+  done
 done
 for set in dfs wilson kruskal prim open; do
   $B maze --input $D/maze10_${set}_heldout.npz --limit "${MAZE_LIMIT:-200}" --search none backtrack \
@@ -37,6 +41,8 @@ for set in dfs open; do
   $B maze --input $D/maze10_${set}_heldout.npz --limit "${REMASK_LIMIT:-100}" --search backtrack remask \
     --out "$R/search_maze10_${set}_remask"
 done
+$B maze --input $D/maze10_open_heldout.npz --limit 200 --constrain --search backtrack remask \
+  --out "$R/search_maze10_open_constrain_remask"
 $U bench sudoku --device "$DEV" --quiet --input $D/sudoku9_heldout.npz --limit 500 \
   --samplers "topk:k=4,threshold:tau=0.9,dus:two_d=true" --search none backtrack \
   --out "$R/search_sudoku9_heldout_samplers"

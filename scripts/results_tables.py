@@ -46,10 +46,10 @@ def sudoku_table(d: Path) -> str:
     for name, title in (("sudoku9_heldout", "held-out minimal 9x9"),
                         ("sudoku17_2000", "17-clue")):  # fmt: skip
         plain, con = d / f"search_{name}.json", d / f"search_{name}_constrain.json"
-        rem = d / f"search_{name}_remask.json"
-        files += [f for f in (plain, con, rem) if f.exists()]
+        prop, rem = d / f"search_{name}_propagate.json", d / f"search_{name}_remask.json"
+        files += [f for f in (plain, con, prop, rem) if f.exists()]
         by = {}
-        for f, tag in ((plain, ""), (con, " + constrain"), (rem, "")):
+        for f, tag in ((plain, ""), (con, " + constrain"), (prop, " + propagate"), (rem, "")):
             if f.exists():
                 for r in rows(f):
                     label = r["sampler"].replace("eb:gamma=0.01", "EB").replace("+", " + ")
@@ -70,13 +70,14 @@ def maze_table(d: Path) -> str:
     sets = ("dfs", "wilson", "kruskal", "prim", "open")
     files, cells = [], {}
     for s in sets:
-        for suffix in ("", "_constrain", "_remask"):
+        for suffix in ("", "_constrain", "_propagate", "_remask", "_constrain_remask"):
             f = d / f"search_maze10_{s}{suffix}.json"
             if not f.exists():
                 continue
             files.append(f)
             for r in rows(f):
-                tag = " + constrain" if r.get("constrain") else ""
+                tag = " + propagate" if r.get("propagate") else ""
+                tag = tag or (" + constrain" if r.get("constrain") else "")
                 label = r["sampler"].replace("eb:gamma=0.01", "EB").replace("+", " + ") + tag
                 key = (label, r["n"])
                 cells.setdefault(key, {})[s] = (

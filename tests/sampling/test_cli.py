@@ -84,6 +84,24 @@ def test_solve_sudoku_writes_answers_and_stats(files, capsys):
     assert all(1 <= p["nfe"] <= 8 and p["attempts"] == 1 for p in per)  # 8 blanks each
 
 
+@pytest.mark.parametrize("task", ["sudoku", "maze"])
+def test_search_takes_the_family_branch_entropy_unless_given(files, capsys, task):
+    from puzzles.task import get_task
+
+    d, _ = files
+    data, model = (d / "s4.txt", d / "s4.pt") if task == "sudoku" else (d / "m2.txt", d / "m2.pt")
+    for extra, want in (
+        ((), get_task(task).search_branch_entropy),
+        (("--branch-entropy", "0.3"), 0.3),
+    ):
+        rc, _, _ = run(
+            capsys, "solve", task, "--input", data, "--checkpoint", model, "--search", "backtrack",
+            *extra, "--output", d / f"{task}_be.txt", "--stats", d / f"{task}_be.json", "--quiet",
+        )  # fmt: skip
+        assert rc == 0
+        assert json.loads((d / f"{task}_be.json").read_text())["search"]["branch_entropy"] == want
+
+
 def test_solve_retries_count_attempts_and_all_nfe(files, capsys):
     d, _ = files
     rc, _, _ = run(
