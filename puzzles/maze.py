@@ -854,6 +854,9 @@ class MazeTask(Task):
 
     name = "maze"
     title = "Maze"
+    # backtracking: 0.001 nats solved 100/100 DFS and 99/100 DFS + openings mazes, 0.02 97 and 93
+    # (docs/results/search_sweep_maze10_{dfs,open}.json): confident wrong path cells are common
+    search_branch_entropy = 0.001
     size_flag = "--cells"
     size_help = "cells per side h; the grid is (2h+1) x (2h+1) tokens (default 10)"
     size_aliases = ("--size",)

@@ -24,6 +24,15 @@ def alone(r: dict) -> str:
     return f"; {k} by the rules alone" if k else ""
 
 
+def label(r: dict, tag: str = "") -> str:
+    """'EB + backtrack 0.02 + constrain': the sampler, the search with its branch entropy, the rules."""
+    text = r["sampler"].replace("eb:gamma=0.01", "EB").replace("+", " + ")
+    search = r.get("search") or {}
+    if search.get("mode") == "backtrack":
+        text = text.replace("backtrack", f"backtrack {search['branch_entropy']:g}")
+    return text + tag
+
+
 def pct(r: dict) -> str:
     return f"{percent(r['solved'], r['n'])} ({r['solved']}/{r['n']}{alone(r)})"
 
@@ -52,11 +61,10 @@ def sudoku_table(d: Path) -> str:
         for f, tag in ((plain, ""), (con, " + constrain"), (prop, " + propagate"), (rem, "")):
             if f.exists():
                 for r in rows(f):
-                    label = r["sampler"].replace("eb:gamma=0.01", "EB").replace("+", " + ")
-                    by[(label + tag, r["n"])] = r
-        for (label, _n), r in sorted(by.items(), key=lambda kv: (kv[0][1] != 2000, kv[0][0])):
+                    by[(label(r, tag), r["n"])] = r
+        for (name, _n), r in sorted(by.items(), key=lambda kv: (kv[0][1] != 2000, kv[0][0])):
             loop = "yes" if r.get("validator_in_loop") else "no (the model alone)"
-            out.append(f"| {title} | `{label}` | {loop} | {pct(r)} | {nfe(r)} |")
+            out.append(f"| {title} | `{name}` | {loop} | {pct(r)} | {nfe(r)} |")
     head = [
         f"Machine: {machine(files)}. Files: " + ", ".join(f"`{f.name}`" for f in files) + ".",
         "",
@@ -78,14 +86,27 @@ def maze_table(d: Path) -> str:
             for r in rows(f):
                 tag = " + propagate" if r.get("propagate") else ""
                 tag = tag or (" + constrain" if r.get("constrain") else "")
-                label = r["sampler"].replace("eb:gamma=0.01", "EB").replace("+", " + ") + tag
-                key = (label, r["n"])
+                key = (label(r, tag), r["n"])
                 cells.setdefault(key, {})[s] = (
                     f"{100 * r['accuracy']:.1f}% ({r['mean_nfe']:.1f}{alone(r)})"
                 )
+    # the branch-entropy sweeps (benchmarks/search_sweep.py), same machine, same mazes
+    for s in sets:
+        for suffix in ("", "_propagate"):
+            f = d / f"search_sweep_maze10_{s}{suffix}.json"
+            if not f.exists():
+                continue
+            report = rows(f)
+            tag = " + propagate" if report.get("propagate") else ""
+            for r in report["rows"]:
+                name = f"EB + backtrack {r['branch_entropy']:g}{tag} (sweep)"
+                cells.setdefault((name, r["n"]), {})[s] = (
+                    f"{percent(r['solved'], r['n'])} ({r['mean_nfe']:.1f})"
+                )
     head = [
-        f"Machine: {machine(files)}. Files: `search_maze10_*.json`. Accuracy (mean NFE); "
-        "n = mazes per set.",
+        f"Machine: {machine(files)}. Files: `search_maze10_*.json` and, for the rows marked "
+        "sweep, `search_sweep_maze10_*.json` (same machine). Accuracy (mean NFE); "
+        "n = mazes per set (the first n of each set).",
         "",
         "| sampler | n | "
         + " | ".join(("DFS", "Wilson", "Kruskal", "Prim", "DFS + openings"))
@@ -93,8 +114,8 @@ def maze_table(d: Path) -> str:
         "|---|---|" + "---|" * len(sets),
     ]
     body = [
-        f"| `{label}` | {n} | " + " | ".join(c.get(s, "-") for s in sets) + " |"
-        for (label, n), c in sorted(cells.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
+        f"| `{name}` | {n} | " + " | ".join(c.get(s, "-") for s in sets) + " |"
+        for (name, n), c in sorted(cells.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
     ]
     return "\n".join(head + body)
 
