@@ -60,15 +60,16 @@ def forward_logits(model: Model, tokens: torch.Tensor, constrain: Constrain | No
 
 def fill_forced(constrain: Constrain, tokens: torch.Tensor, masked: torch.Tensor):
     """Fill the masked cells of ``tokens`` (A, L) to which ``constrain`` leaves exactly one value,
-    and repeat until no masked cell is forced. Returns ``(tokens, filled)``: the new tokens and
-    the (A, L) bool cells it filled. No forward pass; a row that breaks a rule keeps going (its
-    search or validator fails it)."""
+    and repeat until no masked cell is forced. Returns ``(tokens, filled, allowed)``: the new
+    tokens, the (A, L) bool cells it filled and ``constrain`` of the new tokens (for the pass
+    that follows). No forward pass; a row that breaks a rule keeps going (its search or
+    validator fails it)."""
     filled = torch.zeros_like(masked)
     while True:
         allowed = constrain(tokens)  # (A, L, V)
         forced = masked & ~filled & (allowed.sum(-1) == 1)  # (A, L)
         if not forced.any():
-            return tokens, filled
+            return tokens, filled, allowed
         tokens = torch.where(forced, allowed.int().argmax(-1), tokens)
         filled = filled | forced
 
@@ -245,8 +246,9 @@ class Sampler:
                 step += 1
                 if step > L:  # every pass reveals >= 1 cell per row, so this is a bug
                     raise RuntimeError(f"{self!r} made no progress after {L} passes")
+                allowed_a = None  # with propagate: the rules' verdict on the rows of this pass
                 if propagate:
-                    tok_p, filled = fill_forced(constrain, tokens[rows], masked[rows])
+                    tok_p, filled, allowed_a = fill_forced(constrain, tokens[rows], masked[rows])
                     if filled.any():
                         tokens.index_copy_(0, rows, tok_p)
                         masked.index_copy_(0, rows, masked[rows] & ~filled)
@@ -256,7 +258,8 @@ class Sampler:
                         if record:
                             entropy.index_copy_(0, rows, torch.where(filled, 0.0, entropy[rows]))
                             prob.index_copy_(0, rows, torch.where(filled, 1.0, prob[rows]))
-                        rows = masked.any(dim=1).nonzero().squeeze(1)
+                        keep = masked[rows].any(dim=1)  # rows the rules did not complete
+                        rows, allowed_a = rows[keep], allowed_a[keep]
                         A = rows.numel()
                         if A == 0:
                             break
@@ -265,7 +268,8 @@ class Sampler:
                 masked_a = masked if every else masked[rows]  # (A, L)
                 plan_a = plan if (plan is None or every) else plan[rows]
 
-                logits = forward_logits(model, tok_a, constrain)  # (A, L, V)
+                rules = constrain if allowed_a is None else (lambda _, a=allowed_a: a)
+                logits = forward_logits(model, tok_a, rules)  # (A, L, V)
                 stats = CellStats(logits)
                 chosen = self.select(stats, masked_a, step, plan_a) & masked_a  # (A, L)
                 seeds_a = None if seeds is None else (seeds if every else seeds[rows])

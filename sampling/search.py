@@ -214,17 +214,17 @@ class _State:
         return allowed
 
     # --- propagation before a pass (no forward pass) --------------------------------------
-    def _propagate(self, rows: torch.Tensor) -> torch.Tensor:
+    def _propagate(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Fill the cells the rules force (``loop.fill_forced``) as the first cells of the coming
         pass (never branch cells), repair the rows that then break a rule, and return the rows
-        that still need a pass."""
+        that still need a pass, with their ``_allowed`` when no board changed (else None)."""
 
         def allowed(t: torch.Tensor) -> torch.Tensor:
             return self._allowed(t, rows)  # the rules, and in remask mode the bans
 
-        tok, filled = loop.fill_forced(allowed, self.tok[rows], self.masked[rows])
+        tok, filled, allowed_now = loop.fill_forced(allowed, self.tok[rows], self.masked[rows])
         if not filled.any():
-            return rows
+            return rows, allowed_now
         depth, nfe = self.depth[rows] + 1, self.nfe[rows] + 1  # (A,) the coming pass
         V = self.V
         first = torch.arange(V, device=tok.device) == tok.unsqueeze(-1)  # (A, L, V)
@@ -243,17 +243,19 @@ class _State:
             self._frames(rows, filled, torch.zeros_like(filled))
         self.settle(rows[filled.any(1)])
         keep = (self.status[rows] == SEARCHING) & self.masked[rows].any(1)
-        return rows[keep]
+        return rows[keep], None
 
     # --- one forward pass over the rows still searching ---------------------------------
     def one_pass(self, model: Model, rows: torch.Tensor) -> None:
+        allowed = None
         if self.propagate:
-            rows = self._propagate(rows)
+            rows, allowed = self._propagate(rows)
             if rows.numel() == 0:
                 return
         tok = self.tok[rows]  # (A, L)
         masked = self.masked[rows]
-        allowed = self._allowed(tok, rows)
+        if allowed is None:
+            allowed = self._allowed(tok, rows)
         logits = loop.forward_logits(model, tok, None if allowed is None else (lambda _: allowed))
         stats = CellStats(logits)
         depth = self.depth[rows] + 1  # (A,) the pass on the current path

@@ -12,16 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-from sampling.bench import percent
+from sampling.bench import percent, rules_alone
 
 
 def rows(path: Path) -> list[dict]:
     return json.loads(path.read_text())
-
-
-def alone(r: dict) -> str:
-    k = r.get("solved_at_0_nfe") or 0
-    return f"; {k} by the rules alone" if k else ""
 
 
 def label(r: dict, tag: str = "") -> str:
@@ -34,7 +29,7 @@ def label(r: dict, tag: str = "") -> str:
 
 
 def pct(r: dict) -> str:
-    return f"{percent(r['solved'], r['n'])} ({r['solved']}/{r['n']}{alone(r)})"
+    return f"{percent(r['solved'], r['n'])} ({r['solved']}/{r['n']}{rules_alone(r)})"
 
 
 def nfe(r: dict) -> str:
@@ -88,7 +83,7 @@ def maze_table(d: Path) -> str:
                 tag = tag or (" + constrain" if r.get("constrain") else "")
                 key = (label(r, tag), r["n"])
                 cells.setdefault(key, {})[s] = (
-                    f"{100 * r['accuracy']:.1f}% ({r['mean_nfe']:.1f}{alone(r)})"
+                    f"{percent(r['solved'], r['n'])} ({r['mean_nfe']:.1f}{rules_alone(r)})"
                 )
     # the branch-entropy sweeps (benchmarks/search_sweep.py), same machine, same mazes
     for s in sets:
