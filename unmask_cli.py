@@ -41,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from puzzles.errors import UnmaskError
 
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports the task plugins: a broken one is the user's input
+    except UnmaskError as err:
+        print(f"unmask: error: {err}", file=sys.stderr)
+        return 2
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a one-line usage error (exit code 2)

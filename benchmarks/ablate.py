@@ -30,11 +30,14 @@ import numpy as np
 import torch
 from _report import machine_info, write_json
 
+from models.config import Runtime
 from models.train import default_config, run
 from puzzles.datasets import Dataset, save_dataset
-from puzzles.task import generate_many, get_task
+from puzzles.generate import generate_many
+from puzzles.task import get_task
 from sampling.samplers import EBSampler, TopKSampler
 from sampling.solve import load_for, solve_puzzles
+from sampling.options import SolveOptions
 
 # name -> (training options, model overrides, what it tests)
 SUDOKU_VARIANTS = {
@@ -125,7 +128,8 @@ def _heldout_loss(model, spec, solutions: np.ndarray) -> float:
 def _score(loaded, spec, held: Dataset, easy: Dataset) -> dict:
     out = {"heldout_loss": _heldout_loss(loaded.model, spec, held.solutions)}
     for name, sampler in (("top1", TopKSampler(1, "confidence")), ("eb", EBSampler(0.01))):
-        r = solve_puzzles(loaded.model, spec, held.puzzles, sampler, batch_size=512)
+        r = solve_puzzles(loaded.model, spec, held.puzzles,
+                          SolveOptions(sampler=sampler, batch_size=512))  # fmt: skip
         out[f"{name}_accuracy"] = r.solved / r.n
         out[f"{name}_mean_nfe"] = float(r.nfe.mean())
     r = solve_puzzles(loaded.model, spec, easy.puzzles, TopKSampler(1, "confidence"))
@@ -196,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                         overrides = {"pos": "rope2d"} | overrides
                     cfg = default_config(args.task, size, "tiny", seed, **options)
                     out = Path(tmp) / f"{name}_{seed}"
-                    s = run(cfg, out, model_overrides=overrides, progress=False)
+                    s = run(cfg, out, model_overrides=overrides, runtime=Runtime(progress=False))
                     loaded = load_for(str(out / "model.pt"), spec, "cpu", source="held-out")
                     row |= {"parameters": s["parameters"], "train_seconds": s["seconds"],
                             "val_solve_rate": s["val_solve_rate"]} | _score(loaded, spec, held,

@@ -30,7 +30,7 @@ import numpy as np
 from _report import cpu_seconds, machine_info, write_json
 
 from puzzles import maze
-from puzzles.task import usable_cpus
+from puzzles.generate import usable_cpus
 from puzzles.tokens import GOAL, OPEN, PATH, START
 
 TARGET_PER_CORE = 5000

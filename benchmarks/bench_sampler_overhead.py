@@ -29,7 +29,7 @@ from _report import write_json
 
 from models.config import ModelConfig
 from models.denoiser import Denoiser
-from puzzles.tokens import spec_for
+from puzzles.task import get_task
 from sampling.samplers import EBSampler
 from sampling.solve import forward_fn
 from sampling.stats import CellStats
@@ -52,7 +52,7 @@ def _timeit(fn, device: torch.device, repeats: int, warmup: int = 3) -> float:
 
 
 def measure(device: torch.device, batch: int, preset: str, repeats: int, k: int) -> dict:
-    spec = spec_for("sudoku", 9)
+    spec = get_task("sudoku").spec(9)
     torch.manual_seed(0)
     model = Denoiser(ModelConfig.from_spec(spec, preset)).to(device).eval()
     fn = forward_fn(model, device)

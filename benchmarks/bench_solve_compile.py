@@ -25,6 +25,7 @@ from puzzles.datasets import load_dataset
 from puzzles.task import check_answers
 from sampling.fast import FastForward, bucket
 from sampling.solve import forward_fn, resolve_device, solve_tokens
+from sampling.options import SolveOptions
 from sampling.specs import parse_sampler_spec
 
 
@@ -84,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     _, sampler = parse_sampler_spec(args.sampler)
     answers = {}
     for name, compiled in (("eager", False), ("compiled", True)):
-        res = solve_tokens(loaded.model, spec, tokens, sampler, batch_size=max(sizes),
-                           device=device, record=False, compile=compiled)  # fmt: skip
+        opts = SolveOptions(sampler=sampler, batch_size=max(sizes), device=str(device),
+                            compile=compiled)  # fmt: skip
+        res = solve_tokens(loaded.model, spec, tokens, opts, record=False)
         answers[name] = res.tokens
     differ = int((answers["eager"] != answers["compiled"]).any(1).sum())
     solved = {

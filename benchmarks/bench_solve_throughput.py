@@ -34,8 +34,9 @@ from _report import write_json
 
 from models.config import ModelConfig
 from models.denoiser import Denoiser
-from puzzles.tokens import spec_for
+from puzzles.task import get_task
 from sampling.solve import forward_fn, resolve_device, solve_tokens, warm_up
+from sampling.options import SolveOptions
 from sampling.specs import parse_sampler_specs
 
 
@@ -86,7 +87,7 @@ def main() -> None:
     args = p.parse_args()
 
     device = resolve_device(args.device)
-    spec = spec_for("sudoku", 9)
+    spec = get_task("sudoku").spec(9)
     if args.checkpoint:
         from models.checkpoint import load_model
 
@@ -127,13 +128,14 @@ def main() -> None:
         forward_s = float(np.median(times[3:]))
         forwards[path] = (forward_s, 2 * params * spec.num_cells * full.shape[0] / rate / forward_s)
         for label, sampler in parse_sampler_specs(args.samplers):
-            run = dict(batch_size=args.batch_size, device=device, record=False, compile=compiled)
-            solve_tokens(model, spec, tokens[: args.batch_size], sampler, **run)  # untimed
+            opts = SolveOptions(sampler=sampler, batch_size=args.batch_size, device=str(device),
+                                compile=compiled)  # fmt: skip
+            solve_tokens(model, spec, tokens[: args.batch_size], opts, record=False)  # untimed
             runs = []
             for _ in range(args.rounds):
                 sync()
                 t0 = time.perf_counter()
-                res = solve_tokens(model, spec, tokens, sampler, **run)
+                res = solve_tokens(model, spec, tokens, opts, record=False)
                 sync()
                 runs.append(time.perf_counter() - t0)
             seconds = float(np.median(runs))

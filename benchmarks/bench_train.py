@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default="bench_train.json", help="where to write the results")
     args = ap.parse_args(argv)
 
+    from models.config import Runtime
     from models.train import default_config, run
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                         warmup_steps=10,
                     )  # fmt: skip
                     out = Path(tmp) / f"b{batch}_c{int(comp)}_r{rep}"
-                    s = run(cfg, out, progress=False)
+                    s = run(cfg, out, runtime=Runtime(progress=False))
                     rates.append((s["steps_per_s"] or 0.0, s["tokens_per_s"] or 0.0))
                 sps = statistics.median(r[0] for r in rates)
                 tps = statistics.median(r[1] for r in rates)

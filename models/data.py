@@ -36,7 +36,8 @@ from torch.utils.data import DataLoader, IterableDataset, TensorDataset, get_wor
 from models.config import TrainConfig
 from puzzles.atomic import atomic_open
 from puzzles.errors import UnmaskError
-from puzzles.task import TaskSpec, check_memory, generate_many
+from puzzles.generate import check_memory, generate_many
+from puzzles.task import TaskSpec
 
 T_MIN = 1e-3  # lower end of t ~ U(T_MIN, 1): keeps the 1/t ELBO weight bounded
 SYMMETRY_POOL = 64  # transforms a task draws per batch; each row takes a random one of them
@@ -191,6 +192,110 @@ def worker_steps(start: int):
 # --- the masked-batch stream ------------------------------------------------------------------
 
 
+def masked_batch(
+    spec: TaskSpec,
+    target: torch.Tensor,
+    puzzle: torch.Tensor,
+    draws,
+    *,
+    clue_mask_prob: float = 0.0,
+    augment: bool = True,
+    fresh: float = 0.0,
+) -> dict[str, torch.Tensor]:
+    """The masking recipe (see the module docstring), once for every random source: solution
+    and puzzle tokens (B, L) of the drawn rows in, the batch dict out. ``draws`` is where the
+    randomness comes from (``_HostDraws``: numpy on the host, in DataLoader workers;
+    ``_DeviceDraws``: a torch generator on the training device); both make a batch a pure
+    function of (seed, rank, step)."""
+    B, L = target.shape
+    if fresh > 0:
+        target, puzzle = draws.fresh_rows(spec, fresh, target, puzzle)
+    if augment:
+        cells, tokens = spec.family.symmetry_pool(draws.host, spec, min(B, SYMMETRY_POOL))
+        which = draws.integers(len(cells), B)  # (B,)
+        cells, tokens = draws.tensor(cells), draws.tensor(tokens)  # (P, L), (P, vocab)
+        cell_perm, tok_perm = cells[which], tokens[which]  # (B, L), (B, vocab)
+        # new[b, i] = tok_perm[b, old[b, cell_perm[b, i]]]
+        target = tok_perm.gather(1, target.gather(1, cell_perm))
+        puzzle = tok_perm.gather(1, puzzle.gather(1, cell_perm))
+    unknown = target < spec.num_values  # (B, L) value cells; context stays visible
+    if clue_mask_prob > 0:
+        blanks = puzzle == spec.mask_id  # (B, L)
+        use = (draws.uniform(B) < clue_mask_prob) & blanks.any(1)  # (B,)
+        unknown = torch.where(use[:, None], blanks, unknown)
+    t = T_MIN + (1.0 - T_MIN) * draws.uniform(B)  # (B,)
+    u = draws.uniform(B, L)  # (B, L)
+    masked = unknown & (u < t[:, None])
+    # At least one masked cell per row: the unknown cell of largest tie-break value.
+    empty = ~masked.any(1, keepdim=True)  # (B, 1)
+    pick = torch.where(unknown, draws.tiebreak(u, empty), -1.0).argmax(1)  # (B,)
+    masked = masked | (empty & (torch.arange(L, device=target.device) == pick[:, None]))
+    tokens = torch.where(masked, spec.mask_id, target)  # (B, L)
+    return {"tokens": tokens, "target": target, "masked": masked, "t": t.float()}
+
+
+class _HostDraws:
+    """The random source of ``MaskedBatchStream``: one numpy generator per (seed, rank, step),
+    drawn from in the recipe's order (float64 uniforms, as numpy gives them)."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.host = rng
+
+    def tensor(self, array) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(array))
+
+    def integers(self, high: int, n: int) -> torch.Tensor:
+        return torch.from_numpy(self.host.integers(0, high, size=n))
+
+    def uniform(self, *shape: int) -> torch.Tensor:
+        return torch.from_numpy(self.host.random(shape))
+
+    def tiebreak(self, u: torch.Tensor, empty: torch.Tensor) -> torch.Tensor:
+        """Fresh uniforms for the rows that drew no mask (drawn only when there are any)."""
+        return self.uniform(*u.shape) if bool(empty.any()) else u
+
+    def fresh_rows(self, spec, share, target, puzzle):
+        t, p = _with_fresh_rows(self.host, spec, share, target.numpy(), puzzle.numpy())
+        return torch.from_numpy(t), torch.from_numpy(p)
+
+
+class _DeviceDraws:
+    """The random source of ``DeviceBatches``: a torch generator on the training device seeded
+    per (seed, rank, step), and a numpy one on the host for the few host-side draws (a task's
+    symmetry pool, new examples); no host sync per step."""
+
+    def __init__(self, seed: int, rank: int, step: int, device: torch.device):
+        self.device = device
+        self.g = torch.Generator(device=device)
+        self.g.manual_seed(_step_seed(seed, rank, step))
+        self.host = np.random.default_rng([seed, rank, step])
+        self.seed, self.step = seed, step
+
+    def tensor(self, array) -> torch.Tensor:
+        return torch.as_tensor(array, device=self.device)
+
+    def integers(self, high: int, n: int) -> torch.Tensor:
+        return torch.randint(0, high, (n,), generator=self.g, device=self.device)
+
+    def uniform(self, *shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=self.g, device=self.device)
+
+    def tiebreak(self, u: torch.Tensor, empty: torch.Tensor) -> torch.Tensor:
+        return u
+
+    def fresh_rows(self, spec, share, target, puzzle):
+        """New examples are made on the host: a few rows' worth of numbers."""
+        rows = np.flatnonzero(self.host.random(target.shape[0]) < share)
+        if len(rows):
+            zeros = np.zeros((len(rows), spec.num_cells), np.int64)
+            t_new, p_new = _with_fresh_rows(np.random.default_rng([self.seed, self.step, 1]),
+                                            spec, 1.0, zeros, zeros.copy())  # fmt: skip
+            at = torch.as_tensor(rows, device=self.device)
+            target = target.index_copy(0, at, self.tensor(t_new))
+            puzzle = puzzle.index_copy(0, at, self.tensor(p_new))
+        return target, puzzle
+
+
 class MaskedBatchStream(IterableDataset):
     """Endless stream of training batches; batch k depends only on (seed, rank, k).
 
@@ -227,39 +332,12 @@ class MaskedBatchStream(IterableDataset):
 
     def batch(self, step: int) -> dict[str, torch.Tensor]:
         """The training batch for global step ``step`` on this rank."""
-        spec, B = self.spec, self.batch_size
         rng = np.random.default_rng([self.seed, self.rank, step])
-        idx = rng.integers(0, self.target.shape[0], size=B)
-        target = self.target[idx]  # (B, L)
-        puzzle = self.puzzle_tokens[idx]  # (B, L)
-        if self.fresh > 0:
-            target, puzzle = _with_fresh_rows(rng, spec, self.fresh, target, puzzle)
-        if self.augment:
-            cells, tokens = spec.family.symmetry_pool(rng, spec, min(B, SYMMETRY_POOL))
-            which = rng.integers(0, len(cells), size=B)  # (B,)
-            cell_perm, tok_perm = cells[which], tokens[which]  # (B, L), (B, vocab)
-            # new[b, i] = tok_perm[b, old[b, cell_perm[b, i]]]
-            target = np.take_along_axis(tok_perm, np.take_along_axis(target, cell_perm, 1), 1)
-            puzzle = np.take_along_axis(tok_perm, np.take_along_axis(puzzle, cell_perm, 1), 1)
-        unknown = target < spec.num_values  # (B, L) value cells; context stays visible
-        if self.clue_mask_prob > 0:
-            blanks = puzzle == spec.mask_id  # (B, L)
-            use_clues = (rng.random(B) < self.clue_mask_prob) & blanks.any(axis=1)  # (B,)
-            unknown = np.where(use_clues[:, None], blanks, unknown)
-        t = T_MIN + (1.0 - T_MIN) * rng.random(B)  # (B,)
-        masked = unknown & (rng.random(unknown.shape) < t[:, None])  # (B, L)
-        # At least one masked cell per row: a random unknown cell where none was drawn.
-        empty = ~masked.any(axis=1)  # (B,)
-        if empty.any():
-            pick = np.argmax(np.where(unknown, rng.random(unknown.shape), -1.0), axis=1)  # (B,)
-            masked[np.nonzero(empty)[0], pick[empty]] = True
-        tokens = np.where(masked, spec.mask_id, target)  # (B, L)
-        return {
-            "tokens": torch.from_numpy(tokens),
-            "target": torch.from_numpy(np.ascontiguousarray(target)),
-            "masked": torch.from_numpy(masked),
-            "t": torch.from_numpy(t.astype(np.float32)),
-        }
+        idx = rng.integers(0, self.target.shape[0], size=self.batch_size)
+        target = torch.from_numpy(self.target[idx])  # (B, L)
+        puzzle = torch.from_numpy(self.puzzle_tokens[idx])
+        return masked_batch(self.spec, target, puzzle, _HostDraws(rng), fresh=self.fresh,
+                            clue_mask_prob=self.clue_mask_prob, augment=self.augment)  # fmt: skip
 
 
 def _with_fresh_rows(rng, spec, share: float, target: np.ndarray, puzzle: np.ndarray):
@@ -318,8 +396,9 @@ def _step_seed(seed: int, rank: int, step: int) -> int:
 class DeviceBatches:
     """The masked-batch stream made with torch on the training device (no host work per step
     beyond drawing a task's symmetry pool, a few kB): the recipe of a ``MaskedBatchStream``
-    (its data and knobs; a different random stream), and again a pure function of
-    (seed, rank, step), so resuming replays it exactly. The puzzles live on the device once."""
+    (its data and knobs; a different random stream, ``_DeviceDraws``), and again a pure
+    function of (seed, rank, step), so resuming replays it exactly. The puzzles live on the
+    device once."""
 
     def __init__(self, recipe: MaskedBatchStream, device: torch.device | str = "cpu"):
         self.spec, self.batch_size, self.seed = recipe.spec, recipe.batch_size, recipe.seed
@@ -328,45 +407,13 @@ class DeviceBatches:
         self.device = torch.device(device)
         self.puzzle = torch.from_numpy(recipe.puzzle_tokens).to(self.device)  # (N, L)
         self.target = torch.from_numpy(recipe.target).to(self.device)
-        self.cells = torch.arange(self.spec.num_cells, device=self.device)
 
     def batch(self, step: int) -> dict[str, torch.Tensor]:
-        spec, B, dev = self.spec, self.batch_size, self.device
-        g = torch.Generator(device=dev)
-        g.manual_seed(_step_seed(self.seed, self.rank, step))
-        idx = torch.randint(0, self.target.shape[0], (B,), generator=g, device=dev)
-        target, puzzle = self.target[idx], self.puzzle[idx]  # (B, L)
-        rng = np.random.default_rng([self.seed, self.rank, step])
-        if self.fresh > 0:  # new examples are made on the host: a few rows' worth of numbers
-            rows = np.flatnonzero(rng.random(B) < self.fresh)
-            if len(rows):
-                t_new, p_new = _with_fresh_rows(np.random.default_rng([self.seed, step, 1]), spec,
-                                                1.0, np.zeros((len(rows), spec.num_cells), np.int64),
-                                                np.zeros((len(rows), spec.num_cells), np.int64))  # fmt: skip
-                at = torch.as_tensor(rows, device=dev)
-                target = target.index_copy(0, at, torch.as_tensor(t_new, device=dev))
-                puzzle = puzzle.index_copy(0, at, torch.as_tensor(p_new, device=dev))
-        if self.augment:
-            cells, tokens = spec.family.symmetry_pool(rng, spec, min(B, SYMMETRY_POOL))
-            cells = torch.as_tensor(cells, device=dev)  # (P, L)
-            tokens = torch.as_tensor(tokens, device=dev)  # (P, vocab)
-            which = torch.randint(0, cells.shape[0], (B,), generator=g, device=dev)
-            cell_perm, tok_perm = cells[which], tokens[which]  # (B, L), (B, vocab)
-            target = tok_perm.gather(1, target.gather(1, cell_perm))
-            puzzle = tok_perm.gather(1, puzzle.gather(1, cell_perm))
-        unknown = target < spec.num_values  # (B, L)
-        if self.clue_mask_prob > 0:
-            blanks = puzzle == spec.mask_id
-            use = (torch.rand(B, generator=g, device=dev) < self.clue_mask_prob) & blanks.any(1)
-            unknown = torch.where(use[:, None], blanks, unknown)
-        t = T_MIN + (1.0 - T_MIN) * torch.rand(B, generator=g, device=dev)  # (B,)
-        u = torch.rand(B, spec.num_cells, generator=g, device=dev)  # (B, L)
-        masked = unknown & (u < t[:, None])
-        # At least one masked cell per row, with no host sync: the unknown cell of largest u.
-        pick = torch.where(unknown, u, -1.0).argmax(1)  # (B,)
-        masked = masked | (~masked.any(1, keepdim=True) & (self.cells == pick[:, None]))
-        tokens = torch.where(masked, spec.mask_id, target)
-        return {"tokens": tokens, "target": target, "masked": masked, "t": t.float()}
+        draws = _DeviceDraws(self.seed, self.rank, step, self.device)
+        idx = draws.integers(self.target.shape[0], self.batch_size)
+        return masked_batch(self.spec, self.target[idx], self.puzzle[idx], draws,
+                            fresh=self.fresh, clue_mask_prob=self.clue_mask_prob,
+                            augment=self.augment)  # fmt: skip
 
 
 # --- the LightningDataModule ------------------------------------------------------------------

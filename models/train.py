@@ -19,6 +19,7 @@ import logging
 import os
 import time
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import lightning as L
@@ -27,11 +28,19 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ThroughputMonitor, TQDM
 from lightning.pytorch.loggers import CSVLogger
 
 from models.checkpoint import save_model
-from models.config import PRECISIONS, ModelConfig, TrainConfig
+from models.config import (
+    PRECISIONS,
+    PRESET_TRAIN,
+    ModelConfig,
+    Runtime,
+    TrainConfig,
+    family_train_defaults,
+)
 from models.data import PuzzleDataModule
 from models.lightning import EMA, MDMTrainer
 from puzzles.atomic import atomic_write_text
 from puzzles.errors import UnmaskError
+from puzzles.options import declared
 from puzzles.task import TaskSpec, get_task
 
 # Options that may differ between a run and its --resume (they do not change the math).
@@ -39,63 +48,36 @@ RUNTIME_KEYS = ("num_workers", "compile")
 
 
 def default_config(task: str, size: int, preset: str, seed: int, **given) -> TrainConfig:
-    """Fill every training option not in ``given`` (or given as None) with its default.
+    """Fill every training option not in ``given`` (or given as None) with its default: the
+    declared one (``TrainConfig``), the preset's (``PRESET_TRAIN``), the family's
+    (``family_train_defaults``), then the intervals derived from ``steps``.
 
     Defaults are sized so that ``unmask train sudoku --size 4 --preset tiny`` finishes in a few
-    minutes on a 2-core CPU, and the ``small`` preset suits a GPU run; the task gives its own
-    (``Task.train_defaults``).
+    minutes on a 2-core CPU, and the ``small`` preset suits a GPU run.
     """
     gpu = torch.cuda.is_available()
-    tiny = preset == "tiny"
-    family = get_task(task)
-    defaults = dict(
-        task=task,
-        size=size,
-        preset=preset,
-        seed=seed,
-        steps=3000 if tiny else 40000,
-        batch_size=128 if tiny else 256,
-        lr=1e-3 if tiny else 5e-4,
-        weight_decay=0.05,
-        warmup_steps=None,
-        min_lr_ratio=0.1,
-        grad_clip=1.0,
-        ema=0.0 if tiny else 0.999,
-        elbo_weight=False,
-        clue_mask_prob=0.0,
-        augment=True,
-        train_size=20000,
-        val_size=256,
-        val_every=None,
-        ckpt_every=None,
-        log_every=None,
-        data=None,
-        val_data=None,
-        generator=None,
-        precision="bf16-mixed" if gpu else "32-true",
-        compile=False,
-        num_workers=0,
-        device_batches=gpu,
-        fresh_grids=0.0,
-        sizes=None,
-        init=None,
-    )
-    defaults.update(family.train_defaults(size, tiny))
+    values = {d.name: d.default for d in declared(TrainConfig)}
+    values.update(PRESET_TRAIN.get(preset, {}))
+    values.update(family_train_defaults(task, size, preset == "tiny"))
+    values.update(task=task, size=size, preset=preset, seed=seed)
     for k, v in given.items():
-        if k not in defaults:
+        if k not in values:
             raise TypeError(f"unknown training option {k!r}")
         if v is not None:
-            defaults[k] = v
-    s = defaults["steps"]
-    if defaults["warmup_steps"] is None:
-        defaults["warmup_steps"] = min(1000, max(1, s // 20))
-    if defaults["val_every"] is None:
-        defaults["val_every"] = max(1, min(s, 200 if tiny else 2000))
-    if defaults["ckpt_every"] is None:
-        defaults["ckpt_every"] = max(1, min(s, 200 if tiny else 1000))
-    if defaults["log_every"] is None:
-        defaults["log_every"] = max(1, min(50, s // 10))
-    cfg = TrainConfig(**defaults)
+            values[k] = v
+    tiny, s = preset == "tiny", values["steps"]
+    derived = {
+        "warmup_steps": min(1000, max(1, s // 20)),
+        "val_every": max(1, min(s, 200 if tiny else 2000)),
+        "ckpt_every": max(1, min(s, 200 if tiny else 1000)),
+        "log_every": max(1, min(50, s // 10)),
+        "precision": "bf16-mixed" if gpu else "32-true",
+        "device_batches": gpu,
+    }
+    for k, v in derived.items():
+        if values[k] is None:
+            values[k] = v
+    cfg = TrainConfig(**values)
     check_config(cfg)
     return cfg
 
@@ -160,6 +142,31 @@ def read_run_config(out: Path) -> tuple[TrainConfig, dict]:
 # --- the steps of a run -----------------------------------------------------------------------
 
 
+def network_config(cfg: TrainConfig, overrides: dict | None = None) -> ModelConfig:
+    """The network a new run trains: the ``--init`` model's (overrides must agree with it), or
+    the preset's with the overrides (``ModelConfig`` fields typed or read from a config)."""
+    overrides = overrides or {}
+    if cfg.init:  # continue from a model file: its network, whatever the preset says
+        from models.checkpoint import load_model
+
+        model_cfg = load_model(cfg.init, task=cfg.task, size=cfg.size).config
+        for k, v in overrides.items():
+            if getattr(model_cfg, k) != v:
+                raise UnmaskError(
+                    f"--{k.replace('_', '-')} {v} does not combine with --init {cfg.init} (its "
+                    f"network has {k} {getattr(model_cfg, k)}; the network comes from the file)"
+                )
+        return model_cfg
+    try:
+        spec = get_task(cfg.task).spec(cfg.size)
+        model_cfg = ModelConfig.from_spec(spec, cfg.preset, **overrides)
+    except ValueError as err:
+        raise UnmaskError(f"model: {err}") from None
+    if cfg.sizes and (model_cfg.pos != "rope2d" or model_cfg.block):
+        raise UnmaskError("--sizes needs --pos rope2d (and no --block): a model for any grid size")
+    return model_cfg
+
+
 def _model_config(cfg: TrainConfig, out: Path, resume: bool, overrides: dict | None) -> ModelConfig:
     last = out / "last.ckpt"
     if resume:
@@ -172,19 +179,7 @@ def _model_config(cfg: TrainConfig, out: Path, resume: bool, overrides: dict | N
         )
     if out.exists() and not out.is_dir():
         raise UnmaskError(f"--out {out} is a file, not a folder")
-    if cfg.init:  # continue from a model file: its network, whatever the preset says
-        from models.checkpoint import load_model
-
-        init = load_model(cfg.init, task=cfg.task, size=cfg.size)
-        return init.config
-    try:
-        spec = get_task(cfg.task).spec(cfg.size)
-        model_cfg = ModelConfig.from_spec(spec, cfg.preset, **(overrides or {}))
-    except ValueError as err:
-        raise UnmaskError(f"model: {err}") from None
-    if cfg.sizes and (model_cfg.pos != "rope2d" or model_cfg.block):
-        raise UnmaskError("--sizes needs --pos rope2d (and no --block): a model for any grid size")
-    return model_cfg
+    return network_config(cfg, overrides)
 
 
 def _is_rank_zero() -> bool:
@@ -192,9 +187,14 @@ def _is_rank_zero() -> bool:
     return all(os.environ.get(k, "0") == "0" for k in ("LOCAL_RANK", "NODE_RANK"))
 
 
-def _write_run_config(out: Path, model_cfg: ModelConfig, cfg: TrainConfig, runtime: dict) -> None:
-    text = json.dumps({"model": model_cfg.to_dict(), "train": cfg.to_dict(), "runtime": runtime},
-                      indent=2)  # fmt: skip
+def run_config(model_cfg: ModelConfig, cfg: TrainConfig, runtime: Runtime) -> dict:
+    """What ``OUT/config.json`` holds: the network, the training options and the runtime (what
+    ``unmask train --config`` reads back and ``--print-config`` prints)."""
+    return {"model": model_cfg.to_dict(), "train": cfg.to_dict(), "runtime": asdict(runtime)}
+
+
+def _write_run_config(out: Path, model_cfg: ModelConfig, cfg: TrainConfig, runtime) -> None:
+    text = json.dumps(run_config(model_cfg, cfg, runtime), indent=2)
     atomic_write_text(out / "config.json", text + "\n")
 
 
@@ -213,17 +213,7 @@ def _loggers(out: Path) -> list:
 
 
 def _trainer(
-    cfg: TrainConfig,
-    out: Path,
-    *,
-    ema: EMA | None,
-    devices,
-    num_nodes: int,
-    strategy: str,
-    accelerator: str,
-    progress: bool,
-    max_minutes: float | None,
-    extra_callbacks: list | None,
+    cfg: TrainConfig, out: Path, runtime: Runtime, ema: EMA | None, extra_callbacks: list | None
 ) -> L.Trainer:
     cells = get_task(cfg.task).spec(cfg.size).num_cells
     callbacks: list = [
@@ -249,17 +239,18 @@ def _trainer(
     ]
     if ema is not None:
         callbacks.insert(0, ema)
-    if progress:
+    if runtime.progress:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
+    minutes = runtime.max_minutes
     return L.Trainer(
-        accelerator=accelerator,
-        devices=devices,
-        num_nodes=num_nodes,
-        strategy=strategy,
+        accelerator=runtime.accelerator,
+        devices=runtime.devices,
+        num_nodes=runtime.num_nodes,
+        strategy=runtime.strategy,
         precision=cfg.precision,
         max_steps=cfg.steps,
         # Wall-clock cap (a lease or a queue slot): the run stops early and still exports.
-        max_time=_dt.timedelta(minutes=max_minutes) if max_minutes else None,
+        max_time=_dt.timedelta(minutes=minutes) if minutes else None,
         val_check_interval=cfg.val_every,
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,
@@ -267,8 +258,8 @@ def _trainer(
         log_every_n_steps=cfg.log_every,
         logger=_loggers(out),
         callbacks=callbacks,
-        enable_progress_bar=progress,
-        enable_model_summary=progress,
+        enable_progress_bar=runtime.progress,
+        enable_model_summary=runtime.progress,
         use_distributed_sampler=False,  # each rank draws its own batches (seeded by rank)
         default_root_dir=str(out),
     )
@@ -285,33 +276,42 @@ def run(
     *,
     resume: bool = False,
     model_overrides: dict | None = None,
-    devices: str | int = "auto",
-    num_nodes: int = 1,
-    strategy: str = "auto",
-    accelerator: str = "auto",
-    progress: bool = True,
-    max_minutes: float | None = None,
+    runtime: Runtime | None = None,
     extra_callbacks: list | None = None,
 ) -> dict:
     """Train (or resume) one run into folder ``out``; returns the summary stored in model.pt.
 
     Writes ``out/config.json``, ``out/last.ckpt`` (every ``ckpt_every`` steps and at the end),
     ``out/best.ckpt`` (best validation solve rate), ``out/model.pt`` and ``out/logs/``.
-    ``extra_callbacks`` are handed to the Lightning Trainer as they are.
+    ``runtime`` (default ``Runtime()``) says where and how it runs; ``extra_callbacks`` are
+    handed to the Lightning Trainer as they are.
     """
-    out = Path(out)
-    if max_minutes is not None and not max_minutes > 0:
-        raise UnmaskError(f"--max-minutes must be > 0, got {max_minutes}")
+    out, runtime = Path(out), runtime or Runtime()
     check_config(cfg)
     model_cfg = _model_config(cfg, out, resume, model_overrides)
-    spec = model_cfg.spec
-    datamodule = PuzzleDataModule(cfg, spec, out, progress=progress)
+    datamodule = PuzzleDataModule(cfg, model_cfg.spec, out, progress=runtime.progress)
     if _is_rank_zero():
         datamodule.prepare_data()  # bad data stops the run before anything else is written
     if _is_rank_zero() and not resume:
-        runtime = {"devices": str(devices), "num_nodes": num_nodes, "strategy": str(strategy)}
         _write_run_config(out, model_cfg, cfg, runtime)
+    module, lineage = _module(cfg, model_cfg, resume, runtime.progress)
+    ema = EMA(cfg.ema) if cfg.ema > 0 else None
+    trainer = _trainer(cfg, out, runtime, ema, extra_callbacks)
+    seconds, rates = _fit(trainer, module, datamodule, out / "last.ckpt" if resume else None)
+    trainer.save_checkpoint(out / "last.ckpt", weights_only=False)  # the final state
 
+    summary = _summary(cfg, model_cfg.spec, module, trainer, datamodule, seconds, resume, rates)
+    summary["lineage"] = lineage + summary["lineage"]
+    if trainer.is_global_zero:
+        weights = ema.averaged_state() if ema is not None else _live_weights(module)
+        save_model(out / "model.pt", weights, summary, config=model_cfg)
+        _print_summary(cfg, summary, out)
+    return summary
+
+
+def _module(cfg: TrainConfig, model_cfg: ModelConfig, resume: bool, progress: bool):
+    """The LightningModule (seeded; from ``--init``'s weights when given) and the lineage of
+    the runs its weights come from."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if cfg.precision.startswith("bf16") and torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -324,21 +324,21 @@ def run(
 
         init = load_model(cfg.init, task=cfg.task, size=cfg.size)
         module.denoiser.load_state_dict(init.model.state_dict())
-        lineage = list(init.summary.get("lineage") or [
-            {"steps": init.summary.get("steps"), "minutes": round((init.summary.get("seconds") or 0) / 60, 2),
-             "device": init.summary.get("device"), "file": str(cfg.init)}
+        s = init.summary
+        lineage = list(s.get("lineage") or [
+            {"steps": s.get("steps"), "minutes": round((s.get("seconds") or 0) / 60, 2),
+             "device": s.get("device"), "file": str(cfg.init)}
         ])  # fmt: skip
     if cfg.compile:
         module.compile_denoiser()
-    ema = EMA(cfg.ema) if cfg.ema > 0 else None
     if not progress:  # no Lightning banners either
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    trainer = _trainer(
-        cfg, out, ema=ema, devices=devices, num_nodes=num_nodes, strategy=strategy,
-        accelerator=accelerator, progress=progress, max_minutes=max_minutes,
-        extra_callbacks=extra_callbacks,
-    )  # fmt: skip
+    return module, lineage
 
+
+def _fit(trainer: L.Trainer, module: MDMTrainer, datamodule, ckpt: Path | None):
+    """Fit (from ``ckpt`` on --resume), then validate the final weights once more; returns
+    (seconds of fitting, the throughput rates Lightning logged)."""
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -348,22 +348,14 @@ def run(
         trainer.fit(
             module,
             datamodule=datamodule,
-            ckpt_path=str(out / "last.ckpt") if resume else None,
+            ckpt_path=None if ckpt is None else str(ckpt),
             weights_only=True,  # our checkpoints hold only tensors and plain containers
         )
         seconds = time.perf_counter() - t0
         rates = _throughput(trainer)  # before validate() resets the logged metrics
         if module.last_val_step != trainer.global_step:  # validate the weights that ship
             trainer.validate(module, datamodule=datamodule, verbose=False)
-    trainer.save_checkpoint(out / "last.ckpt", weights_only=False)  # the final state
-
-    summary = _summary(cfg, spec, module, trainer, datamodule, seconds, resume, rates)
-    summary["lineage"] = lineage + summary["lineage"]
-    if trainer.is_global_zero:
-        weights = ema.averaged_state() if ema is not None else _live_weights(module)
-        save_model(out / "model.pt", weights, summary, config=model_cfg)
-        _print_summary(cfg, summary, out)
-    return summary
+    return seconds, rates
 
 
 def _live_weights(module: MDMTrainer) -> dict[str, torch.Tensor]:

@@ -1,15 +1,15 @@
 """Subcommands owned by the puzzles package: ``unmask generate TASK`` and ``unmask validate``.
 
-Both are built from the task registry (``puzzles.task``): each family adds its own generator
-flags (``Task.add_generate_args``), reads and writes its own text format and checks answers
-with its own validator.
+Both are built from the task registry (``puzzles.task``): each family's generator options are
+declared once (``Task.Options``) and become its flags; it reads and writes its own text format
+and checks answers with its own validator. The options every family shares are declared here.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +18,56 @@ from puzzles.argtypes import nonneg_int, positive_int
 from puzzles.atomic import check_outputs, write_files
 from puzzles.datasets import Dataset, load_dataset, parse_split_spec, read_answers, solutions_path
 from puzzles.errors import UnmaskError
+from puzzles.options import add_command, build, given, option
 
-_SPLIT_HELP = (
-    "split the unique puzzles into named parts, e.g. train=0.9,val=0.05,test=0.05 (fractions add "
-    "up to 1). Identical puzzles are kept once, so no puzzle is in two parts. Writes one file "
-    "per part named <stem>.<part><suffix> (out.npz -> out.train.npz, out.val.npz, ...) instead "
-    "of --out itself"
-)
-_OUT_HELP = (
-    "output file: .npz (puzzles, solutions and metadata in one compressed file) or .txt (puzzles "
-    "in the text format, solutions in <stem>.solutions.txt beside it). Written atomically; the "
-    "same arguments give byte-identical files"
-)
+
+@dataclass(frozen=True, kw_only=True)
+class GenerateRun:
+    """The options ``unmask generate`` has for every family (the family adds its own)."""
+
+    count: int = option(help="number of puzzles to generate", type=positive_int, required=True)
+    seed: int = option(0, help="random seed; same seed, same puzzles", type=nonneg_int)
+    workers: int | None = option(
+        None, help="worker processes; the output does not depend on it", type=positive_int,
+        shown="all cores",
+    )  # fmt: skip
+    split: str | None = option(
+        None, metavar="NAME=F,...", shown=None,
+        help="split the unique puzzles into named parts, e.g. train=0.9,val=0.05,test=0.05 "
+        "(fractions add up to 1). Identical puzzles are kept once, so no puzzle is in two "
+        "parts. Writes one file per part named <stem>.<part><suffix> (out.npz -> out.train.npz, "
+        "out.val.npz, ...) instead of --out itself",
+    )  # fmt: skip
+    out: str = option(
+        metavar="FILE", required=True,
+        help="output file: .npz (puzzles, solutions and metadata in one compressed file) or .txt "
+        "(puzzles in the text format, solutions in <stem>.solutions.txt beside it). Written "
+        "atomically; the same arguments give byte-identical files",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidateRun:
+    """The options of ``unmask validate``."""
+
+    task: str = option(help="puzzle type", flag=None, choices=lambda: _task_names())
+    input: str = option(
+        metavar="PUZZLES", required=True,
+        help="puzzles: .npz dataset, .txt (text format; <stem>.solutions.txt beside it is used "
+        "when --solutions is omitted) or .csv (Sudoku, puzzle/question column)",
+    )  # fmt: skip
+    solutions: str | None = option(
+        None, metavar="FILE", shown="the solutions stored with --input",
+        help="answers to judge, one per puzzle in the same order: .txt, .csv (solution/answer "
+        "column, else the puzzle column) or .npz (its solutions)",
+    )  # fmt: skip
+    quiet: bool = option(False, help="print only failing puzzles and the summary line")
+
+
+def _task_names() -> tuple[str, ...]:
+    from puzzles.task import task_names
+
+    return task_names()
 
 
 def register(sub) -> None:
@@ -43,64 +81,21 @@ def register(sub) -> None:
     )
     gen_sub = gen.add_subparsers(dest="task", metavar="TASK", required=True)
     for task in tasks():
-        p = gen_sub.add_parser(
-            task.name,
-            help=(task.generate_help or f"{task.title} puzzles with their solutions"),
-            description=task.generate_description or None,
-        )
-        task.add_generate_args(p)
-        _add_common(p)
-        p.set_defaults(func=_generate)
-
-    val = sub.add_parser(
-        "validate",
+        options = task.options()
+        about = " ".join((options.__doc__ or "").split()) if task.Options is not None else ""
+        title = f"{task.title or task.name} options"
+        add_command(
+            gen_sub, task.name, func=_generate, flags=[(title, options, {}), GenerateRun],
+            help=about.split(". ")[0].rstrip(".") or f"{task.title} puzzles with their solutions",
+            description=about or None,
+        )  # fmt: skip
+    add_command(
+        sub, "validate", func=_validate, flags=[ValidateRun],
         help="check answers against puzzles exactly",
-        description=(
-            "Print a verdict per puzzle ('puzzle 3: invalid: row 2 repeats 7', numbered from 1 "
-            "in file order) and a summary line 'valid K of N'. Exits 0 whatever the verdicts; "
-            "exits 2 with one line on stderr when an input file is malformed or the counts differ."
-        ),
-    )
-    val.add_argument("task", choices=[t.name for t in tasks()], help="puzzle type")
-    val.add_argument(
-        "--input",
-        required=True,
-        metavar="PUZZLES",
-        help="puzzles: .npz dataset, .txt (text format; <stem>.solutions.txt beside it is used "
-        "when --solutions is omitted) or .csv (Sudoku, puzzle/question column)",
-    )
-    val.add_argument(
-        "--solutions",
-        metavar="FILE",
-        default=None,
-        help="answers to judge, one per puzzle in the same order: .txt, .csv (solution/answer "
-        "column, else the puzzle column) or .npz (its solutions). Default: the solutions stored "
-        "with --input",
-    )
-    val.add_argument(
-        "--quiet", action="store_true", help="print only failing puzzles and the summary line"
-    )
-    val.set_defaults(func=_validate)
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--count", type=positive_int, required=True, help="number of puzzles to generate"
-    )
-    p.add_argument(
-        "--seed",
-        type=nonneg_int,
-        default=0,
-        help="random seed; same seed, same puzzles (default 0)",
-    )
-    p.add_argument(
-        "--workers",
-        type=positive_int,
-        default=None,
-        help="worker processes (default: all cores); the output does not depend on it",
-    )
-    p.add_argument("--split", default=None, metavar="NAME=F,...", help=_SPLIT_HELP)
-    p.add_argument("--out", required=True, metavar="FILE", help=_OUT_HELP)
+        description="Print a verdict per puzzle ('puzzle 3: invalid: row 2 repeats 7', numbered "
+        "from 1 in file order) and a summary line 'valid K of N'. Exits 0 whatever the verdicts; "
+        "exits 2 with one line on stderr when an input file is malformed or the counts differ.",
+    )  # fmt: skip
 
 
 # --- generate -----------------------------------------------------------------------------------
@@ -115,12 +110,12 @@ def _version() -> str:
         return "unknown"
 
 
-def _check_common(args) -> dict[str, float] | None:
+def _check_common(run: GenerateRun) -> dict[str, float] | None:
     """Validate the flags shared by every generator before any work; returns the split."""
-    suffix = Path(args.out).suffix.lower()
+    suffix = Path(run.out).suffix.lower()
     if suffix not in (".npz", ".txt"):
-        raise UnmaskError(f"--out {args.out}: unknown suffix {suffix!r} (use .npz or .txt)")
-    return parse_split_spec(args.split) if args.split is not None else None
+        raise UnmaskError(f"--out {run.out}: unknown suffix {suffix!r} (use .npz or .txt)")
+    return parse_split_spec(run.split) if run.split is not None else None
 
 
 def _summary(extra: dict[str, np.ndarray]) -> dict:
@@ -156,15 +151,15 @@ def _output_paths(out: Path, split: dict[str, float] | None) -> dict[str, Path]:
     return paths
 
 
-def _write(args, ds: Dataset, split: dict[str, float] | None) -> int:
+def _write(run: GenerateRun, ds: Dataset, split: dict[str, float] | None) -> int:
     """Save the dataset (or its parts) all-or-nothing and say what was written."""
     from puzzles.datasets import dataset_files, split_dataset
 
-    out = Path(args.out)
+    out = Path(run.out)
     if split is None:
         targets = {None: ds}
     else:
-        targets = split_dataset(ds, split, args.seed)
+        targets = split_dataset(ds, split, run.seed)
         for name, part in targets.items():
             if len(part) == 0:
                 raise UnmaskError(
@@ -189,34 +184,41 @@ def _write(args, ds: Dataset, split: dict[str, float] | None) -> int:
 
 
 def _generate(args) -> int:
-    from puzzles.task import check_memory, generate_many, get_task
+    from puzzles.generate import check_memory, generate_many
+    from puzzles.task import get_task
 
-    split = _check_common(args)
-    check_outputs(_output_paths(Path(args.out), split))
     task = get_task(args.task)
-    spec, options = task.generate_options(args)
-    check_memory(task, spec, args.count, f"generate {task.name}")
+    run = build(GenerateRun, given(args, GenerateRun))
+    split = _check_common(run)
+    check_outputs(_output_paths(Path(run.out), split))
+    options = build(task.options(), given(args, task.options()))
+    try:
+        spec, kwargs = task.split_options(options)
+    except ValueError as err:
+        raise UnmaskError(f"--{task.size_option}: {err}") from None
+    check_memory(task, spec, run.count, f"generate {task.name}")
     try:
         puzzles, solutions, extra = generate_many(
-            task, spec, args.count, args.seed, workers=args.workers, progress=True, **options
+            task, spec, run.count, run.seed, workers=run.workers, progress=True, **kwargs
         )
     except ValueError as err:
         raise UnmaskError(f"generate {task.name}: {err}") from None
     meta = {
         "task": task.name,
         "size": spec.size,
-        "seed": args.seed,
-        "count": args.count,
+        "seed": run.seed,
+        "count": run.count,
         "version": _version(),
-        "generator": task.generator_meta(spec, options),
+        "generator": task.generator_meta(spec, kwargs),
     }
-    return _write(args, Dataset(task.name, puzzles, solutions, meta, extra), split)
+    return _write(run, Dataset(task.name, puzzles, solutions, meta, extra), split)
 
 
 # --- validate -----------------------------------------------------------------------------------
 
 
 def _validate(args) -> int:
+    args = build(ValidateRun, given(args, ValidateRun))
     ds = load_dataset(args.input, task=args.task)
     if args.solutions is not None:
         answers = read_answers(args.solutions, args.task)

@@ -28,8 +28,11 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from puzzles import formats
+from puzzles import maze_text
+from puzzles.argtypes import fraction, nonneg_int
 from puzzles.errors import UnmaskError
+from puzzles.generate import generate_many as _generate_many
+from puzzles.options import option
 from puzzles.task import Generated, PartialCheck, Task, TaskSpec, register_task
 from puzzles.tokens import GOAL, MAZE_MASK, OPEN, PATH, START, WALL
 
@@ -523,7 +526,7 @@ def generate_many(
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """``count`` mazes as :func:`generate` makes them, reproducible from ``seed``
-    (``puzzles.task.generate_many``).
+    (``puzzles.generate.generate_many``).
 
     ``algorithm="mix"`` cycles dfs, wilson, kruskal, prim by maze index (maze i uses
     ``ALGORITHMS[i % 4]``). The mazes are made in chunks of :data:`CHUNK`, chunk c drawing from
@@ -533,11 +536,9 @@ def generate_many(
     Returns ``(puzzles, solutions, meta)``: int8 arrays (count, 2h+1, 2w+1) and one dict per
     maze ``{"algorithm": name, "path_length": moves from S to G}``.
     """
-    from puzzles.task import generate_many as run
-
     h, w = _check_params(h, w, algorithm, extra_openings, min_path, allow_mix=True)
     try:
-        puzzles, solutions, extra = run(
+        puzzles, solutions, extra = _generate_many(
             TASK, maze_grid_spec(h, w), count, seed, workers=workers, progress=progress,
             algorithm=algorithm, extra_openings=float(extra_openings), min_path=int(min_path),
         )  # fmt: skip
@@ -848,18 +849,44 @@ def _bfs(source, passable):
         reached = reached | front
 
 
+@dataclass(frozen=True)
+class MazeOptions:
+    """Perfect mazes from a spanning-tree generator, optionally with extra openings so that
+    several shortest paths exist; start and goal are random distinct cells and the solution
+    marks one shortest path."""
+
+    cells: int = option(
+        10, help="cells per side h; the grid is (2h+1) x (2h+1) tokens", type=int,
+        aliases=("--size",),
+    )  # fmt: skip
+    algorithm: str = option(
+        "dfs", help="maze generator: "
+        + "; ".join(f"{g.name}: {g.summary}" for g in GENERATORS.values())
+        + "; mix: a different one per maze", choices=(*ALGORITHMS, "mix"),
+    )  # fmt: skip
+    extra_openings: float = option(
+        0.0, help="fraction 0..1 of remaining inner walls to open, creating loops and several "
+        "shortest paths (0: a perfect maze)", type=fraction, metavar="F",
+    )  # fmt: skip
+    min_path: int = option(
+        0, help="redraw start and goal until the shortest path is at least L steps",
+        type=nonneg_int, metavar="L",
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        if self.cells < 2:
+            raise ValueError(f"--cells must be at least 2, got {self.cells}")
+        _check_params(self.cells, None, self.algorithm, self.extra_openings, self.min_path, True)
+
+
 class MazeTask(Task):
     """Mazes as a ``puzzles.task.Task``: (2h+1) x (2w+1) grids of OPEN/PATH/WALL/START/GOAL;
     the values are OPEN and PATH, walls, S and G are context tokens."""
 
     name = "maze"
     title = "Maze"
-    # backtracking: 0.001 nats solved 100/100 DFS and 99/100 DFS + openings mazes, 0.02 97 and 93
-    # (docs/results/search_sweep_maze10_{dfs,open}.json): confident wrong path cells are common
-    search_branch_entropy = 0.001
-    size_flag = "--cells"
-    size_help = "cells per side h; the grid is (2h+1) x (2h+1) tokens (default 10)"
-    size_aliases = ("--size",)
+    size_help = "cells per side h; the grid is (2h+1) x (2h+1) tokens"
+    size_option = "cells"
     default_size = 10
     token_offset = 0
     blank = OPEN
@@ -868,12 +895,7 @@ class MazeTask(Task):
     generators = (*ALGORITHMS, "mix")
     generator_option = "algorithm"
     seed_chunk = CHUNK
-    generate_help = "mazes with a shortest-path solution"
-    generate_description = (
-        "Perfect mazes from a spanning-tree generator, optionally with extra openings so "
-        "that several shortest paths exist; start and goal are random distinct cells and "
-        "the solution marks one shortest path."
-    )
+    Options = MazeOptions
 
     def spec(self, size: int, width: int | None = None) -> TaskSpec:
         return maze_grid_spec(size, width)
@@ -890,57 +912,10 @@ class MazeTask(Task):
     def vocabulary(self, spec: TaskSpec) -> list[str]:
         return ["open", "path", "wall", "start", "goal", "mask"]
 
-    def train_defaults(self, size: int, tiny: bool) -> dict:
-        return {"train_size": 20000}
-
-    def add_generate_args(self, parser) -> None:
-        parser.add_argument(
-            "--cells",
-            type=int,
-            default=10,
-            help="cells per side h; the grid is (2h+1) x (2h+1) characters (default 10)",
-        )
-        parser.add_argument(
-            "--algorithm",
-            default="dfs",
-            choices=self.generators,
-            help="maze generator: "
-            + "; ".join(f"{g.name}: {g.summary}" for g in GENERATORS.values())
-            + "; mix: a different one per maze (default dfs)",
-        )
-        parser.add_argument(
-            "--extra-openings",
-            type=float,
-            default=0.0,
-            metavar="F",
-            help="fraction 0..1 of remaining inner walls to open, creating loops and several "
-            "shortest paths (default 0: a perfect maze)",
-        )
-        parser.add_argument(
-            "--min-path",
-            type=int,
-            default=0,
-            metavar="L",
-            help="redraw start and goal until the shortest path is at least L steps (default 0)",
-        )
-
     def generate_bytes(self, spec: TaskSpec, count: int) -> int:
         # neighbour tables of Python objects (about 1.1 kB per grid position, measured with
         # tracemalloc at 20x20 and 60x60 cells), one chunk of mazes, then the output twice
         return 1200 * spec.num_cells + 4 * (count + CHUNK) * spec.num_cells
-
-    def generate_options(self, args) -> tuple[TaskSpec, dict]:
-        if args.cells < 2:
-            raise UnmaskError(f"--cells must be at least 2, got {args.cells}")
-        if not 0.0 <= args.extra_openings <= 1.0:
-            raise UnmaskError(f"--extra-openings must lie in 0..1, got {args.extra_openings}")
-        if args.min_path < 0:
-            raise UnmaskError(f"--min-path must be at least 0, got {args.min_path}")
-        _check_params(args.cells, None, args.algorithm, args.extra_openings, args.min_path, True)
-        options = dict(
-            algorithm=args.algorithm, extra_openings=args.extra_openings, min_path=args.min_path
-        )
-        return maze_grid_spec(args.cells), options
 
     def generate_chunk(self, rng, spec, first, count, algorithm="dfs", extra_openings=0.0,
                        min_path=0):  # fmt: skip
@@ -953,14 +928,22 @@ class MazeTask(Task):
         return self.generate_chunk(rng, spec, 0, 1, **options)[0]
 
     def sniff(self, text: str) -> bool:
-        return formats.looks_like_maze(text)
+        return maze_text.looks_like_maze(text)
 
     def parse(self, text: str, path: str, *, answers: bool = False):
-        grids = formats.parse_maze_text(text, path, allow_path=answers, check_endpoints=not answers)
+        grids = maze_text.parse_maze_text(
+            text, path, allow_path=answers, check_endpoints=not answers
+        )
         return grids, None
 
     def format_text(self, boards: np.ndarray) -> str:
-        return formats.format_maze_text(boards)
+        return maze_text.format_maze_text(boards)
+
+    def check_boards(self, boards: np.ndarray, path: str, what: str) -> None:
+        """The text reader's rules for grids from .npz files too: a wall border, and in
+        puzzles no path cell and one S and one G, each on a cell."""
+        super().check_boards(boards, path, what)
+        maze_text.check_grids(boards, path, what, puzzles=what == "puzzles")
 
     def check_answer(self, puzzle, answer) -> str | None:
         return check_answer(puzzle, answer)

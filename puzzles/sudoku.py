@@ -3,7 +3,7 @@ validity-preserving symmetries.
 
 Boards are ``np.ndarray`` int8 of shape (n, n) with n = box**2 for box in {2, 3, 4} (4x4, 9x9,
 16x16); 0 is a blank, 1..n are digits. Passing anything else is a programmer error and raises
-``ValueError`` (user files are checked by ``puzzles.formats`` before they get here).
+``ValueError`` (user files are checked by ``puzzles.sudoku_text`` before they get here).
 
 The solver works on Python ints used as bitmasks: cell ``i`` holds the set of digits it may still
 take, bit ``d - 1`` for digit ``d``. Each search node propagates naked singles (a cell with one
@@ -31,7 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from puzzles import formats
+from puzzles import sudoku_text
+from puzzles.generate import generate_many as _generate_many
+from puzzles.options import option
 from puzzles.task import Generated as TaskGenerated
 from puzzles.task import PartialCheck, Task, TaskSpec, register_task
 
@@ -734,18 +736,16 @@ def generate_many(
     workers: int | None = None,
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, list[Difficulty]]:
-    """Generate ``count`` puzzles in parallel, reproducibly (``puzzles.task.generate_many``).
+    """Generate ``count`` puzzles in parallel, reproducibly (``puzzles.generate.generate_many``).
 
     Puzzle k is drawn from its own generator seeded by ``SeedSequence(seed).spawn(count)[k]``,
     so the output depends only on (count, seed, box, clues), never on ``workers`` (default: all
     usable cores). Returns puzzles int8 (N, n, n), solutions int8 (N, n, n) and one
     ``Difficulty`` per puzzle.
     """
-    from puzzles.task import generate_many as run
-
     if box not in BOXES:
         raise ValueError(f"box must be one of {BOXES}, got {box}")
-    puzzles, solutions, extra = run(
+    puzzles, solutions, extra = _generate_many(
         TASK, TASK.spec(box * box), count, seed, workers=workers, progress=progress, clues=clues
     )
     fields = [f.name for f in dataclasses.fields(Difficulty)]
@@ -840,14 +840,34 @@ def random_symmetry(rng: np.random.Generator, *boards) -> tuple[np.ndarray, ...]
 # --- the task ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SudokuOptions:
+    """Random complete grids, then clue removal that keeps the solution unique (minimal
+    puzzles unless --clues). Stores each puzzle's difficulty in .npz files."""
+
+    size: int = option(9, help="grid side n", type=int, choices=SIZES)
+    clues: int | None = option(
+        None, help="stop removing clues at this many givens", type=int,
+        shown="remove until minimal",
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        if self.size not in SIZES:
+            raise ValueError(f"--size must be 4, 9 or 16, got {self.size}")
+        n = self.size
+        if self.clues is not None and not 0 <= self.clues <= n * n:
+            raise ValueError(
+                f"--clues must lie in 0..{n * n} for a {n}x{n} Sudoku, got {self.clues}"
+            )
+
+
 class SudokuTask(Task):
     """Sudoku as a ``puzzles.task.Task``: n x n boards (n = 4, 9, 16), 0 blank, digits 1..n;
     tokens digit - 1, mask id n."""
 
     name = "sudoku"
     title = "Sudoku"
-    size_flag = "--size"
-    size_help = "grid side n: 4, 9 or 16 (default 9)"
+    size_help = "grid side n: 4, 9 or 16"
     default_size = 9
     token_offset = 1
     blank = 0
@@ -855,11 +875,7 @@ class SudokuTask(Task):
     suffixes = (".txt", ".csv")
     generators = ("minimal",)
     seed_chunk = 1  # one random stream per puzzle (the datasets in benchmarks/data rely on it)
-    generate_help = "Sudoku puzzles with a unique solution"
-    generate_description = (
-        "Random complete grids, then clue removal that keeps the solution unique (minimal "
-        "puzzles unless --clues). Stores each puzzle's difficulty in .npz files."
-    )
+    Options = SudokuOptions
 
     def spec(self, size: int) -> TaskSpec:
         if isinstance(size, bool) or size not in SIZES:
@@ -873,33 +889,6 @@ class SudokuTask(Task):
 
     def vocabulary(self, spec: TaskSpec) -> list[str]:
         return [*("123456789ABCDEFG"[: spec.num_values]), "mask"]
-
-    def train_defaults(self, size: int, tiny: bool) -> dict:
-        # clue_mask_prob: half the rows masked inside a real puzzle's blanks
-        steps = (600 if tiny else 2000) if size == 4 else 40000
-        return {"steps": steps, "train_size": {9: 50000}.get(size, 2000), "clue_mask_prob": 0.5}
-
-    def add_generate_args(self, parser) -> None:
-        parser.add_argument(
-            "--size", type=int, default=9, choices=SIZES, help="grid side (default 9)"
-        )
-        parser.add_argument(
-            "--clues",
-            type=int,
-            default=None,
-            help="stop removing clues at this many givens (default: remove until minimal)",
-        )
-
-    def generate_options(self, args) -> tuple[TaskSpec, dict]:
-        from puzzles.errors import UnmaskError
-
-        spec = self.spec(args.size)
-        n = args.size
-        if args.clues is not None and not 0 <= args.clues <= n * n:
-            raise UnmaskError(
-                f"--clues must lie in 0..{n * n} for a {n}x{n} Sudoku, got {args.clues}"
-            )
-        return spec, {"clues": args.clues}
 
     def generator_meta(self, spec: TaskSpec, options: dict) -> dict:
         clues = options.get("clues")
@@ -919,13 +908,22 @@ class SudokuTask(Task):
         return np.zeros_like(grid), grid
 
     def sniff(self, text: str) -> bool:
-        return not formats.looks_like_maze(text)
+        return sudoku_text.looks_like_sudoku(text)
 
     def parse(self, text: str, path: str, *, answers: bool = False):
-        return formats.parse_sudoku_records(text, path, check_repeats=not answers)
+        return sudoku_text.parse_sudoku_records(text, path, check_repeats=not answers)
 
     def format_text(self, boards: np.ndarray) -> str:
-        return formats.format_sudoku_text(boards)
+        return sudoku_text.format_sudoku_text(boards)
+
+    def check_boards(self, boards: np.ndarray, path: str, what: str) -> None:
+        """Integer n x n grids within 0..n (a 9x9 file holding a 12 is refused)."""
+        super().check_boards(boards, path, what)
+        n = boards.shape[1]
+        if boards.size and boards.max() > n:
+            from puzzles.errors import UnmaskError
+
+            raise UnmaskError(f"{path}: {what} hold values outside 0..{n} for {n}x{n} Sudoku")
 
     def check_answer(self, puzzle, answer) -> str | None:
         return check_answer(puzzle, answer)

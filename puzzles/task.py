@@ -1,14 +1,15 @@
-"""Puzzle families behind one interface: ``Task``, its ``TaskSpec``, the registry and the shared
-parallel generator.
+"""Puzzle families behind one interface: ``Task``, its ``TaskSpec`` and the registry.
 
-A *task* is one puzzle family (Sudoku, mazes, or one a user adds). Everything outside the
-family's own module reaches it through ``get_task(name)`` (or ``spec.family``): its grid and
-vocabulary for a size, its generators, its text formats, its exact answer check, its
-partial-board check (used by search and ``--constrain``) and its symmetries (training
-augmentation). Adding a family is one module that subclasses ``Task`` and calls
-``register_task``; ``python -m pytest tests/puzzles/test_plugin_task.py`` shows one (Latin
-squares) going through generate, train, solve, validate and animate with no change to the
-package.
+A *task* is one puzzle family (Sudoku, mazes, or one a user adds), and holds the puzzle alone:
+its grid and vocabulary for a size (``spec``), its generators and their declared options
+(``Options``: the flags of ``unmask generate NAME`` are made from them), its text format, its
+exact answer check and solver, its partial-board check (used by search and ``--constrain``) and
+its symmetries (training augmentation, held-out checks). How a family is trained, searched or
+drawn lives with the code that does it (``models``, ``sampling``, ``viz``). Everything outside
+the family's own module reaches it through ``get_task(name)`` (or ``spec.family``). Adding a
+family is one module that subclasses ``Task`` and calls ``register_task``;
+``tests/puzzles/test_plugin_task.py`` takes one (Latin squares) through generate, train, solve,
+validate and animate with no change to the package.
 
 Boards and tokens
     A family's *boards* are int arrays (N, H, W) of its own codes; ``blank`` marks a cell a
@@ -22,22 +23,23 @@ Registry
     themselves with ``register_task(task)`` when their module is imported: by the caller, by the
     environment variable ``UNMASK_TASKS`` (comma-separated module names, imported by
     ``task_names()``), or through the ``unmask.tasks`` entry-point group of an installed package.
+    A name is registered once: a second family under a taken name is refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-import os
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    import argparse
+from puzzles import formats
+from puzzles.errors import UnmaskError
 
+if TYPE_CHECKING:
     import torch
 
 
@@ -152,37 +154,34 @@ class Task:
     Class attributes
         name          registry key and command-line word (``unmask solve NAME``)
         title         for figure titles ("Sudoku")
-        size_flag     the flag that sets the size in ``unmask train`` (and its help text)
-        size_aliases  more flags accepted for the size
         default_size  size used when none is given
+        size_help     what the size is ("grid side n: 4, 9 or 16"); the size option's help
+        size_option   the field of ``Options`` that holds the size ("size"; mazes: "cells")
         token_offset  board code of a value cell = token + token_offset
         blank         board code of a cell to fill in a puzzle
         max_code      largest board code (file checks)
         suffixes      file suffixes the text format reads, besides .npz
         generators    generator names, default first
-        generator_option  the ``generate`` option that takes one of them (None: no choice)
-        seed_chunk    puzzles drawn from one random stream by ``generate_many`` (see there)
-        search_branch_entropy  nats: the default ``--branch-entropy`` of ``unmask solve/bench
-                      --search backtrack`` for this family, chosen by measurement
-                      (``benchmarks/search_sweep.py``)
+        generator_option  the field of ``Options`` that picks one of them (None: no choice)
+        seed_chunk    puzzles drawn from one random stream by ``generate_many``
+        Options       a frozen dataclass of the generator's options, each field declared with
+                      ``puzzles.options.option`` (size included; its docstring is the
+                      description of ``unmask generate NAME``); None: the size alone
     """
 
     name: str = ""
     title: str = ""
-    size_flag: str = "--size"
-    size_help: str = "grid side"
-    size_aliases: tuple[str, ...] = ()
     default_size: int = 0
+    size_help: str = "grid side"
+    size_option: str = "size"
     token_offset: int = 0
     blank: int = 0
     max_code: int = 0
     suffixes: tuple[str, ...] = (".txt",)
     generators: tuple[str, ...] = ("default",)
     generator_option: str | None = None
-    search_branch_entropy: float = 0.02
     seed_chunk: int = 1
-    generate_help: str = ""  # one line for `unmask generate --help`
-    generate_description: str = ""  # the paragraph of `unmask generate NAME --help`
+    Options: ClassVar[type | None] = None
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
@@ -228,28 +227,25 @@ class Task:
     def unknown_mask(self, spec: TaskSpec, puzzles) -> np.ndarray:
         return _flat(puzzles) == self.blank
 
-    def train_defaults(self, size: int, tiny: bool) -> dict:
-        """Training options that suit this family at ``size`` (``tiny``: the CPU preset), over
-        the generic defaults of ``models.train.default_config``."""
-        return {}
-
     # --- generation -------------------------------------------------------------------
-    def add_generate_args(self, parser: argparse.ArgumentParser) -> None:
-        """Add this family's own flags to ``unmask generate NAME`` (size flag included)."""
-        parser.add_argument(
-            self.size_flag, dest="size", type=int, default=self.default_size, help=self.size_help
-        )
+    def options(self) -> type:
+        """The dataclass of this family's generator options (``Options``, or one holding only
+        the size, declared from ``default_size`` and ``size_help``)."""
+        if type(self).Options is None:
+            from puzzles.argtypes import positive_int
+            from puzzles.options import option
 
-    def generate_options(self, args: argparse.Namespace) -> tuple[TaskSpec, dict]:
-        """(spec, options for ``generate``) from the flags of ``add_generate_args``. Raises
-        UnmaskError naming the flag on a bad value."""
-        from puzzles.errors import UnmaskError
+            size = option(self.default_size, help=self.size_help, type=positive_int)
+            type(self).Options = dataclasses.make_dataclass(
+                f"{type(self).__name__}Options", [("size", int, size)], frozen=True
+            )
+        return type(self).Options
 
-        try:
-            spec = self.spec(args.size)
-        except ValueError as err:
-            raise UnmaskError(f"{self.size_flag}: {err}") from None
-        return spec, {}
+    def split_options(self, opts) -> tuple[TaskSpec, dict]:
+        """(spec, keyword options for ``generate``) from an ``options()`` object; ValueError
+        when the size is not one of this family's."""
+        values = dataclasses.asdict(opts)
+        return self.spec(values.pop(self.size_option)), values
 
     def generator_options(self, generator: str | None) -> dict:
         """``generate`` options that pick ``generator`` (a name in ``generators``; None: the
@@ -304,14 +300,10 @@ class Task:
         ``answers=False`` reads puzzles strictly (a puzzle must be a puzzle); ``answers=True``
         reads grids leniently for a validator to judge. Raises ``PuzzleFormatError``.
         Default format: one board per line, one character per cell (``board_chars``)."""
-        from puzzles import formats
-
         return formats.parse_char_grids(text, path, self.board_chars, blank=self.blank), None
 
     def format_text(self, boards: np.ndarray) -> str:
         """Boards (N, H, W) as text that ``parse`` reads back."""
-        from puzzles import formats
-
         return formats.format_char_grids(boards, self.board_chars)
 
     @property
@@ -321,9 +313,9 @@ class Task:
         return ".123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: self.max_code + 1]
 
     def check_boards(self, boards: np.ndarray, path: str, what: str) -> None:
-        """Raise UnmaskError unless ``boards`` (N, H, W) are this family's grids (npz files)."""
-        from puzzles.errors import UnmaskError
-
+        """Raise UnmaskError unless ``boards`` (N, H, W) are this family's grids (npz files):
+        integers of a grid size the family has, within 0..max_code. A family whose text reader
+        checks more (a maze's border, its S and G) checks the same here."""
         if boards.ndim != 3:
             raise UnmaskError(f"{path}: {what} must be (N, H, W), got shape {boards.shape}")
         if not np.issubdtype(boards.dtype, np.integer):
@@ -389,32 +381,61 @@ _plugins_loaded = False
 
 
 def register_task(task: Task) -> Task:
-    """Make ``task`` known under ``task.name`` (replacing an earlier one of that name)."""
+    """Make ``task`` known under ``task.name``. A name already taken by another family is
+    refused (ValueError); the same family imported again (its class has the same module and
+    name) replaces itself."""
     if not task.name or not task.name.isidentifier():
         raise ValueError(f"a task needs a name made of letters, digits and '_', got {task.name!r}")
+    old = _REGISTRY.get(task.name)
+    if old is not None and _origin(old) != _origin(task):
+        raise ValueError(
+            f"task name {task.name!r} is taken by {_origin(old)}; {_origin(task)} cannot "
+            "register it again (choose another name)"
+        )
     _REGISTRY[task.name] = task
     return task
 
 
-def unregister_task(name: str) -> None:
-    """Forget a registered task (tests that register a family clean up with this)."""
-    _REGISTRY.pop(name, None)
+def _origin(task: Task) -> str:
+    return f"{type(task).__module__}.{type(task).__qualname__}"
 
 
 def _load_plugins() -> None:
+    """Import the families named by ``UNMASK_TASKS`` and the ``unmask.tasks`` entry points.
+
+    A plugin named in ``UNMASK_TASKS`` that fails (missing, raising, a bad name, a name clash)
+    is an ``UnmaskError`` naming it; a broken installed entry point is a one-line warning, so
+    a package the user did not name cannot stop every command."""
     global _plugins_loaded
     if _plugins_loaded:
         return
     _plugins_loaded = True
+    import os
+
     for module in filter(None, (m.strip() for m in os.environ.get("UNMASK_TASKS", "").split(","))):
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except Exception as err:  # any failure of the user's module is the user's input
+            raise UnmaskError(
+                f"UNMASK_TASKS: task plugin {module!r} failed to load: "
+                f"{type(err).__name__}: {_one_line(err)}"
+            ) from None
     try:
         from importlib.metadata import entry_points
 
-        for ep in entry_points(group="unmask.tasks"):
+        points = list(entry_points(group="unmask.tasks"))
+    except Exception:  # a broken installation's metadata: no entry points
+        points = []
+    for ep in points:
+        try:
             ep.load()
-    except Exception as err:  # a broken plugin must not break the built-in tasks
-        print(f"unmask: warning: a task plugin failed to load ({err})", file=sys.stderr)
+        except Exception as err:
+            print(f"unmask: warning: task plugin {ep.value!r} (entry point {ep.name!r}) failed "
+                  f"to load: {type(err).__name__}: {_one_line(err)}", file=sys.stderr)  # fmt: skip
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or "no message"
 
 
 def get_task(name: str) -> Task:
@@ -427,8 +448,6 @@ def get_task(name: str) -> Task:
         _load_plugins()
         task = _REGISTRY.get(name)
     if task is None:
-        from puzzles.errors import UnmaskError
-
         raise UnmaskError(f"unknown task {name!r}; expected one of {', '.join(task_names())}")
     return task
 
@@ -445,11 +464,6 @@ def tasks() -> list[Task]:
     return [get_task(n) for n in task_names()]
 
 
-def spec_for(task: str, size: int) -> TaskSpec:
-    """``spec_for("sudoku", 9)`` or ``spec_for("maze", 10)``; ValueError on a bad size."""
-    return get_task(task).spec(size)
-
-
 def infer_task(text: str, suffix: str) -> Task:
     """The family whose text format ``text`` looks like; else the first that reads ``suffix``
     (whose parser then says precisely what is wrong)."""
@@ -459,143 +473,7 @@ def infer_task(text: str, suffix: str) -> Task:
             return t
     if candidates:
         return candidates[0]
-    from puzzles.errors import UnmaskError
-
     raise UnmaskError(f"no task reads {suffix!r} files")
-
-
-# --- the shared parallel generator ------------------------------------------------------------
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux MemAvailable), or None."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def check_memory(task: Task, spec: TaskSpec, count: int, what: str) -> None:
-    """UnmaskError, with the figures, when generating would not fit in memory."""
-    need = task.generate_bytes(spec, count)
-    have = available_memory()
-    if have is not None and need > have:
-        from puzzles.errors import UnmaskError
-
-        raise UnmaskError(
-            f"{what}: {count} {spec.describe()} puzzles need about {_human(need)} of memory and "
-            f"{_human(have)} is available; ask for a smaller size or fewer puzzles"
-        )
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
-            return f"{n:.3g} {unit}"
-        n /= 1000
-    return f"{n:.3g} PB"
-
-
-def usable_cpus() -> int:
-    """Cores this process may run on (the default number of generator workers)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _run_chunk(job) -> list[Generated]:
-    name, spec, seed_seq, first, count, options = job
-    task = get_task(name)
-    return task.generate_chunk(np.random.default_rng(seed_seq), spec, first, count, **options)
-
-
-def generate_many(
-    task: Task | str,
-    spec: TaskSpec,
-    count: int,
-    seed: int,
-    *,
-    workers: int | None = None,
-    progress: bool = True,
-    **options,
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """``count`` puzzles of ``spec`` in parallel, reproducibly.
-
-    The run is cut into chunks of ``task.seed_chunk`` puzzles; chunk c draws from
-    ``np.random.SeedSequence(seed).spawn(number of chunks)[c]``. The output depends only on
-    (task, spec, count, seed, options), never on ``workers`` (default: every usable core).
-    Shows a tqdm bar on stderr when ``progress``.
-
-    Returns puzzles (N, H, W) int8, solutions (N, H, W) int8 and the per-puzzle ``extra``
-    facts as one array per key (strings stay strings).
-    """
-    from tqdm import tqdm
-
-    task = get_task(task) if isinstance(task, str) else task
-    if isinstance(count, bool) or int(count) != count or count < 0:
-        raise ValueError(f"count must be a whole number >= 0, got {count}")
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed}")
-    count = int(count)
-    workers = usable_cpus() if workers is None else workers
-    if int(workers) != workers or workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    chunk = max(1, int(task.seed_chunk))
-    starts = list(range(0, count, chunk))
-    seqs = np.random.SeedSequence(int(seed)).spawn(len(starts))
-    jobs = [
-        (task.name, spec, seq, s, min(chunk, count - s), options)
-        for seq, s in zip(seqs, starts, strict=True)
-    ]
-    puzzles = np.zeros((count, spec.height, spec.width), dtype=np.int8)  # (N, H, W)
-    solutions = np.zeros((count, spec.height, spec.width), dtype=np.int8)
-    records: list[dict] = []
-    workers = min(int(workers), max(1, len(jobs)))
-    bar = tqdm(
-        total=count, desc=spec.describe(), unit="puzzle", file=sys.stderr, disable=not progress
-    )
-    with bar:
-        pool = None
-        if workers == 1:
-            results = map(_run_chunk, jobs)
-        else:
-            import multiprocessing
-
-            # fork: workers inherit the registry, so a family registered at run time works too
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-            pool = multiprocessing.get_context(method).Pool(workers)
-            per_call = max(1, min(64, len(jobs) // (workers * 8)))
-            results = pool.imap(_run_chunk, jobs, chunksize=per_call)  # keeps job order
-        try:
-            k = 0
-            for part in results:
-                for gen in part:
-                    puzzles[k] = gen.puzzle
-                    solutions[k] = gen.solution
-                    records.append(gen.extra)
-                    k += 1
-                bar.update(len(part))
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-    return puzzles, solutions, records_to_arrays(records)
-
-
-def records_to_arrays(records: Sequence[dict]) -> dict[str, np.ndarray]:
-    """Per-puzzle dicts -> one array per key (strings stay strings)."""
-    if not records:
-        return {}
-    out = {}
-    for key in records[0]:
-        arr = np.asarray([r[key] for r in records])
-        out[key] = arr.astype(str) if arr.dtype == object else arr
-    return out
 
 
 # --- exact checks of many answers --------------------------------------------------------------

@@ -7,17 +7,17 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
 from puzzles.atomic import write_files
 from puzzles.task import TaskSpec
-from sampling.loop import Sampler
-from sampling.search import Search
+from sampling.options import SolveOptions
+from sampling.samplers import Sampler
 from sampling.solve import forward_fn, resolve_device, solve_puzzles, warm_up
 
 CSV_FIELDS = (
@@ -77,21 +77,12 @@ def run_bench(
     model: Callable,
     spec: TaskSpec,
     puzzles: np.ndarray,
-    samplers: list[tuple[str, Sampler]],
+    runs: list[tuple[str, SolveOptions]],
     *,
-    batch_size: int = 256,
-    device: str | torch.device = "cpu",
-    temperature: float = 0.0,
-    seed: int = 0,
     progress: bool = False,
-    constrain: bool = False,
-    propagate: bool = False,
-    searches: list[Search | None] | None = None,
-    compile: bool | None = None,
     context: dict | None = None,
 ) -> list[dict]:
-    """Run every (label, sampler), once per entry of ``searches`` (None: the sampler alone), on
-    the same puzzle boards (N, H, W); no retries.
+    """Run every (label, options) on the same puzzle boards (N, H, W); no retries.
 
     Each row: sampler (label, ``+backtrack`` / ``+remask`` for search rows), name, family,
     params, search, validator_in_loop, n, solved, accuracy, mean/median/p90/max NFE,
@@ -103,58 +94,52 @@ def run_bench(
     row also runs once untimed on its first ``min(batch_size, 64)`` puzzles (kernels, compiled
     shapes), so no row pays another's start-up.
     """
-    device = resolve_device(device)
+    if not runs:
+        return []
+    first = runs[0][1]
+    device = resolve_device(first.device)
     unknown = float(spec.unknown_mask(puzzles).sum(1).mean()) if len(puzzles) else 0.0
-    warm_up(model, spec, device, batch_size, compile)
+    warm_up(model, spec, device, first.batch_size, first.compile)
     per_row_warm_up = device.type == "cuda"
     timing = "after a warm-up pass" + (" and an untimed run of each row" if per_row_warm_up else "")
+    compiled = hasattr(forward_fn(model, device, first.compile), "buckets_seen")
     rows = []
-    for label, sampler in samplers:
-        for search in searches or [None]:
-            run = dict(
-                batch_size=batch_size, device=device, temperature=temperature, seed=seed,
-                constrain=constrain, propagate=propagate, search=search, compile=compile,
-            )  # fmt: skip
-            if per_row_warm_up:
-                solve_puzzles(model, spec, puzzles[: min(batch_size, 64)], sampler, **run)
-            report = solve_puzzles(model, spec, puzzles, sampler, progress=progress, **run)
-            s = report.summary()
-            mode = None if search is None else search.mode
-            rows.append(
-                {
-                    "sampler": label if mode is None else f"{label}+{mode}",
-                    "name": sampler.name,
-                    "family": sampler.family if mode is None else f"{sampler.family}+{mode}",
-                    "params": _params(sampler),
-                    "search": None if search is None else search.config(),
-                    "validator_in_loop": search is not None or constrain or propagate,
-                    "n": s["n"],
-                    "solved": s["solved"],
-                    "accuracy": s["accuracy"],
-                    "mean_nfe": s["mean_nfe"],
-                    "median_nfe": s["median_nfe"],
-                    "p90_nfe": s["p90_nfe"],
-                    "max_nfe": s["max_nfe"],
-                    "solved_at_0_nfe": s["solved_at_0_nfe"],
-                    "mean_branch_points": s["mean_branch_points"],
-                    "mean_backtracks": s["mean_backtracks"],
-                    "forward_calls": s["forward_calls"],
-                    "puzzles_per_second": s["puzzles_per_second"],
-                    "seconds": s["seconds"],
-                    "mean_unknown_cells": unknown,
-                    "temperature": temperature,
-                    "constrain": constrain or propagate,
-                    "propagate": propagate,
-                    "timing": timing,
-                    "compiled": hasattr(forward_fn(model, device, compile), "buckets_seen"),
-                    **(context or {}),
-                }
-            )
+    for label, opts in runs:
+        opts = dataclasses.replace(opts, retries=0)
+        if per_row_warm_up:
+            solve_puzzles(model, spec, puzzles[: min(opts.batch_size, 64)], opts)
+        report = solve_puzzles(model, spec, puzzles, opts, progress=progress)
+        row = _row(label, opts, spec, report.summary(), unknown)
+        rows.append(row | {"timing": timing, "compiled": compiled, **(context or {})})
     for row in rows:
         ref = rows[_reference(rows, row)]
         row["reference"] = ref["sampler"]
         row["speedup_nfe"] = ref["mean_nfe"] / row["mean_nfe"] if row["mean_nfe"] > 0 else None
     return rows
+
+
+_SUMMARY_KEYS = ("n", "solved", "accuracy", "mean_nfe", "median_nfe", "p90_nfe", "max_nfe",
+                 "solved_at_0_nfe", "mean_branch_points", "mean_backtracks", "forward_calls",
+                 "puzzles_per_second", "seconds")  # fmt: skip
+
+
+def _row(label: str, opts: SolveOptions, spec: TaskSpec, summary: dict, unknown: float) -> dict:
+    """One bench row (before the reference and speed-up are known); ``unknown``: the mean
+    number of cells to fill per puzzle."""
+    sampler, mode = opts.sampler, None if opts.search == "none" else opts.search
+    return {
+        "sampler": label if mode is None else f"{label}+{mode}",
+        "name": sampler.name,
+        "family": sampler.family if mode is None else f"{sampler.family}+{mode}",
+        "params": _params(sampler),
+        "search": opts.search_config(spec.task),
+        "validator_in_loop": mode is not None or opts.rules,
+        **{k: summary[k] for k in _SUMMARY_KEYS},
+        "mean_unknown_cells": unknown,
+        "temperature": opts.temperature,
+        "constrain": opts.rules,
+        "propagate": opts.propagate,
+    }
 
 
 def markdown_table(rows: list[dict]) -> str:

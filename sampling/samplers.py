@@ -1,8 +1,11 @@
-"""The five samplers: which masked cells to reveal at each forward pass.
+"""The samplers: which masked cells to reveal at each forward pass, and the loop they share.
 
-Each is a small class whose ``__init__`` validates its knobs and whose ``select`` picks, for the
-whole batch at once, the cells of one pass; the loop itself is ``sampling.loop.Sampler.sample``.
-``SAMPLERS`` is the registry (name -> class) that ``sampling.specs`` builds samplers from.
+Each sampler is a small frozen dataclass whose fields are its knobs, each declared once with
+its default and help (``puzzles.options.option``: the ``--gamma``-style flags and the
+``name:key=value`` spec strings are made from them), whose ``__post_init__`` validates them,
+and whose ``select`` picks, for the whole batch at once, the cells of one pass.
+``Sampler.sample`` is the plain loop: one ``sampling.step`` per forward pass until no cell is
+masked. ``SAMPLERS`` is the registry (name -> class).
 
 * ``eb``: entropy-bounded (Ben-Hamu et al. 2025), the largest prefix with sum(H) - max(H) <= gamma.
 * ``topk``: the k most certain cells under an error proxy.
@@ -14,21 +17,178 @@ whole batch at once, the cells of one pass; the loop itself is ``sampling.loop.S
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from puzzles.argtypes import nonneg_float, number, positive_int
+from puzzles.options import declared, option
 from sampling import rng
-from sampling.dilation import (  # noqa: F401  (re-exported for callers of the old module)
-    coarse_to_fine_2d,
-    dilated_groups_2d,
-    dyadic_group,
-    plan_1d,
-    plan_2d,
-)
-from sampling.loop import Sampler, check_int, sorted_masked, take_first
-from sampling.stats import PROXIES, CellStats, check_proxy  # noqa: F401
+from sampling.dilation import plan_1d, plan_2d
+from sampling.stats import PROXIES, CellStats, check_proxy
+from sampling.step import Board, Model, SampleResult, forward_logits, sorted_masked, take_first
+
+Rules = Callable[[torch.Tensor], torch.Tensor]  # tokens (A, L) -> allowed (A, L, V)
 
 
+def _whole(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+class Sampler:
+    """Base class: the shared unmasking loop. Subclasses are frozen dataclasses whose declared
+    fields are their knobs, and implement ``select``.
+
+    ``name`` is the registry key; ``random_order`` is True when ``select`` needs row seeds
+    even at temperature 0.
+    """
+
+    name: ClassVar[str] = ""
+    random_order: ClassVar[bool] = False
+
+    @classmethod
+    def knobs(cls) -> list:
+        """The declared knobs (``puzzles.options.Declared``), in field order."""
+        return declared(cls)
+
+    def config(self) -> dict:
+        """JSON-ready description: {"name": ..., knob: value, ...}."""
+        return {"name": self.name, **{d.name: getattr(self, d.name) for d in self.knobs()}}
+
+    @property
+    def family(self) -> str:
+        """Series name for plots: the registry name, plus the proxy when it is not entropy."""
+        proxy = getattr(self, "proxy", "entropy")
+        return self.name if proxy == "entropy" else f"{self.name}-{proxy}"
+
+    @property
+    def order_proxy(self) -> str:
+        """The error proxy this sampler ranks masked cells by (what a view shows)."""
+        return getattr(self, "proxy", "entropy")
+
+    def needs_seeds(self, temperature: float) -> bool:
+        return self.random_order or temperature > 0
+
+    # --- hooks ------------------------------------------------------------------------
+    def plan(
+        self, masked: torch.Tensor, seeds: torch.Tensor | None, grid: tuple[int, int] | None
+    ) -> torch.Tensor | None:
+        """Per-row state fixed before the first pass, (B, L), or None."""
+        return None
+
+    def select(
+        self,
+        stats: CellStats,
+        masked: torch.Tensor,
+        step: int | torch.Tensor,
+        plan: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """(A, L) bool: the masked cells to reveal now; at least one per row with masked cells.
+
+        ``step`` is the 1-based pass (an int, or (A, 1) per row when search runs rows at
+        different depths)."""
+        raise NotImplementedError
+
+    # --- the loop -----------------------------------------------------------------------
+    def row_seeds(
+        self,
+        B: int,
+        temperature: float,
+        generator: torch.Generator | None,
+        row_seeds: torch.Tensor | None,
+        device: torch.device,
+    ) -> torch.Tensor | None:
+        """(B,) int64 seeds when this sampler draws, else None (see ``sample``)."""
+        if not self.needs_seeds(temperature):
+            return None
+        if row_seeds is not None:
+            if row_seeds.shape != (B,):
+                raise ValueError(f"row_seeds must have shape ({B},), got {tuple(row_seeds.shape)}")
+            return row_seeds.to(device=device, dtype=torch.long)
+        return rng.draw_row_seeds(B, generator, device)
+
+    def sample(
+        self,
+        model: Model,
+        tokens: torch.Tensor,
+        mask_id: int,
+        *,
+        grid: tuple[int, int] | None = None,
+        temperature: float = 0.0,
+        generator: torch.Generator | None = None,
+        row_seeds: torch.Tensor | None = None,
+        record: bool | str = True,
+        constrain: Rules | None = None,
+        propagate: bool = False,
+    ) -> SampleResult:
+        """Fill every cell of ``tokens`` (B, L) that holds ``mask_id``, one ``sampling.step``
+        per forward pass.
+
+        grid: (height, width) of the row-major grid (the 2-D DUS plan needs it; a square grid
+            is inferred when None).
+        temperature: 0 places the argmax value; T > 0 draws from softmax(logits / T). The
+            error proxies always use the untempered softmax.
+        generator: draws one seed per row (torch's global RNG when None); only used when the
+            sampler needs randomness (``RandomSampler`` or temperature > 0).
+        row_seeds: (B,) int64 seeds overriding ``generator``. All randomness of row b is a hash
+            of (row_seeds[b], forward pass, cell, value), so a batched run equals the row-by-row
+            runs ``sample(model, tokens[b:b+1], ..., row_seeds=row_seeds[b:b+1])`` exactly,
+            given a model whose rows do not interact.
+        record: True ("reveal") keeps each revealed cell's entropy and probability at reveal;
+            False ("none") keeps nothing; "events" / "full" also keep every pass (see
+            ``sampling.step``).
+        constrain: the task's rules, ``tokens (A, L) -> allowed (A, L, V)``: values they rule
+            out get probability 0 before the error proxies are computed, so a forced cell has
+            entropy 0 and EB takes it in the same pass.
+        propagate (needs ``constrain``): before each pass fill the cells the rules force, again
+            until none is (no forward pass, so no NFE); the model's next pass sees them.
+            Propagated cells carry the number of the pass they precede, or of the row's last
+            pass when no pass follows them (pass 1 for a row the rules complete: NFE 0).
+
+        Returns a ``SampleResult`` on ``tokens.device``; ``tokens`` itself is not modified.
+        """
+        if tokens.dim() != 2:
+            raise ValueError(f"tokens must be (B, L), got shape {tuple(tokens.shape)}")
+        if not (temperature >= 0 and math.isfinite(temperature)):
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+        if propagate and constrain is None:
+            raise ValueError("propagate needs constrain (the rules that force cells)")
+        record = {True: "reveal", False: "none"}.get(record, record)
+        with torch.inference_mode():
+            board = Board(tokens, mask_id, record=record)
+            board.seeds = self.row_seeds(board.B, temperature, generator, row_seeds, tokens.device)
+            board.plan = self.plan(board.masked, board.seeds, grid)  # (B, L) or None
+            step = 0
+            while (rows := board.rows_left()).numel():
+                step += 1
+                if step > board.L:  # every pass reveals >= 1 cell per row, so this is a bug
+                    raise RuntimeError(f"{self!r} made no progress after {board.L} passes")
+                allowed = None  # with propagate: the rules' verdict on the rows of this pass
+                if propagate:
+                    rows, allowed = board.propagate(rows, constrain)
+                    if rows.numel() == 0:
+                        break
+                at = board.at(rows)
+                if allowed is None and constrain is not None:
+                    allowed = constrain(board.tokens[at])
+                logits = forward_logits(model, board.tokens[at], allowed)  # (A, L, V)
+                out = board.step(self, logits, rows, step=step, draw_step=step,
+                                 temperature=temperature)  # fmt: skip
+                board.place(rows, out, proxy=self.order_proxy)
+        return board.result()
+
+
+@dataclass(frozen=True)
 class EBSampler(Sampler):
     """Entropy-bounded (EB) sampler of Ben-Hamu et al. 2025, "Accelerated Sampling from Masked
     Diffusion Models via Entropy Bounded Unmasking" (arXiv 2505.24857).
@@ -42,16 +202,19 @@ class EBSampler(Sampler):
     reveals one cell per pass whatever its entropy).
     """
 
-    name = "eb"
-    params = {"gamma": float, "proxy": str}
+    name: ClassVar[str] = "eb"
+    gamma: float = option(0.01, help="entropy budget in nats per pass; larger reveals more "
+                          "cells per pass", type=nonneg_float)  # fmt: skip
+    proxy: str = option("entropy", help="error proxy that orders cells", choices=PROXIES)
 
-    def __init__(self, gamma: float = 0.01, proxy: str = "entropy"):
-        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not gamma >= 0:
-            raise ValueError(f"gamma must be a number >= 0, got {gamma!r}")
+    def __post_init__(self) -> None:
+        gamma = _number("gamma", self.gamma)
+        if not gamma >= 0:
+            raise ValueError(f"gamma must be a number >= 0, got {self.gamma!r}")
         if math.isinf(gamma):
             raise ValueError("gamma must be finite")
-        self.gamma = float(gamma)
-        self.proxy = check_proxy(proxy)
+        object.__setattr__(self, "gamma", gamma)
+        check_proxy(self.proxy)
 
     def select(self, stats, masked, step, plan):
         order = sorted_masked(stats.score(self.proxy), masked)  # (A, L)
@@ -64,15 +227,17 @@ class EBSampler(Sampler):
         return take_first(order, k)
 
 
+@dataclass(frozen=True)
 class TopKSampler(Sampler):
     """Reveal the ``k`` most certain masked cells under ``proxy`` per pass (k=1: greedy)."""
 
-    name = "topk"
-    params = {"k": int, "proxy": str}
+    name: ClassVar[str] = "topk"
+    k: int = option(1, help="cells revealed per pass", type=positive_int)
+    proxy: str = option("entropy", help="error proxy that orders cells", choices=PROXIES)
 
-    def __init__(self, k: int = 1, proxy: str = "entropy"):
-        self.k = check_int("k", k, 1)
-        self.proxy = check_proxy(proxy)
+    def __post_init__(self) -> None:
+        _whole("k", self.k, 1)
+        check_proxy(self.proxy)
 
     def select(self, stats, masked, step, plan):
         order = sorted_masked(stats.score(self.proxy), masked)
@@ -80,6 +245,7 @@ class TopKSampler(Sampler):
         return take_first(order, k)
 
 
+@dataclass(frozen=True)
 class RandomSampler(Sampler):
     """The vanilla masked-diffusion baseline: ``k`` cells per pass in a random order.
 
@@ -87,12 +253,12 @@ class RandomSampler(Sampler):
     hashed from the row seed); drawing a uniform random k-subset each pass is the same law.
     """
 
-    name = "random"
-    params = {"k": int}
-    random_order = True
+    name: ClassVar[str] = "random"
+    random_order: ClassVar[bool] = True
+    k: int = option(1, help="cells revealed per pass", type=positive_int)
 
-    def __init__(self, k: int = 1):
-        self.k = check_int("k", k, 1)
+    def __post_init__(self) -> None:
+        _whole("k", self.k, 1)
 
     def plan(self, masked, seeds, grid):
         return rng.uniform(seeds, rng.STREAM_ORDER, 0, (masked.shape[1],))  # (B, L) priorities
@@ -103,17 +269,24 @@ class RandomSampler(Sampler):
         return take_first(order, k)
 
 
+@dataclass(frozen=True)
 class ThresholdSampler(Sampler):
     """Reveal every masked cell whose confidence (max probability) is >= ``tau``, and at least
     the most confident one (the parallel-decoding rule of Fast-dLLM, Wu et al. 2025)."""
 
-    name = "threshold"
-    params = {"tau": float}
+    name: ClassVar[str] = "threshold"
+    tau: float = option(0.9, help="confidence threshold in (0, 1]",
+                        type=number(0.0, 1.0, low_open=True))  # fmt: skip
 
-    def __init__(self, tau: float = 0.9):
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0 < tau <= 1:
-            raise ValueError(f"tau must be in (0, 1], got {tau!r}")
-        self.tau = float(tau)
+    def __post_init__(self) -> None:
+        tau = _number("tau", self.tau)
+        if not 0 < tau <= 1:
+            raise ValueError(f"tau must be in (0, 1], got {self.tau!r}")
+        object.__setattr__(self, "tau", tau)
+
+    @property
+    def order_proxy(self) -> str:
+        return "confidence"
 
     def select(self, stats, masked, step, plan):
         conf = stats.confidence  # (A, L)
@@ -122,6 +295,7 @@ class ThresholdSampler(Sampler):
         return take_first(order, torch.minimum(k, masked.sum(1)))
 
 
+@dataclass(frozen=True)
 class DUSSampler(Sampler):
     """Dilated unmasking scheduler (DUS) of Luxembourg et al. 2025, "Plan for Speed: Dilated
     Scheduling for Masked Diffusion Language Models" (arXiv 2506.19037).
@@ -143,17 +317,19 @@ class DUSSampler(Sampler):
     Values are the argmax (or a draw at temperature > 0).
     """
 
-    name = "dus"
-    params = {"block": int, "two_d": bool}
+    name: ClassVar[str] = "dus"
+    block: int | None = option(None, help="cells per block (1-D plan)", type=positive_int,
+                               shown="all masked cells")  # fmt: skip
+    two_d: bool = option(False, help="dilate over rows and columns of the grid instead of the "
+                         "row-major order")  # fmt: skip
 
-    def __init__(self, two_d: bool = False, block: int | None = None):
-        if block is not None:
-            block = check_int("block", block, 1)
-        if not isinstance(two_d, bool):
-            raise ValueError(f"two_d must be true or false, got {two_d!r}")
-        if two_d and block is not None:
+    def __post_init__(self) -> None:
+        if self.block is not None:
+            _whole("block", self.block, 1)
+        if not isinstance(self.two_d, bool):
+            raise ValueError(f"two_d must be true or false, got {self.two_d!r}")
+        if self.two_d and self.block is not None:
             raise ValueError("block applies to the 1-D plan only (two_d=False)")
-        self.two_d, self.block = two_d, block
 
     @property
     def family(self) -> str:

@@ -35,46 +35,30 @@ cells); a batched run equals row-by-row runs, as all of a row's state and random
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from puzzles.task import TaskSpec
-from sampling import loop
-from sampling.base import SampleResult
-from sampling.loop import Model, Sampler
-from sampling.stats import CellStats
+from sampling.samplers import Sampler
+from sampling.step import Board, Model, SampleResult, forward_logits
 
 MODES = ("backtrack", "remask")
-# nats; chosen on held-out Sudoku (docs/results/search_sweep_sudoku9.json). The command line
-# uses each family's own measured value, ``Task.search_branch_entropy``.
+# nats: a revealed cell above it is a branch cell. Measured per family on its held-out sets
+# (``benchmarks/search_sweep.py``; docs/results/search_sweep_*.json): Sudoku 0.005-0.02 all
+# solved 200/200 held-out puzzles, 0.02 the cheapest; mazes 0.001 solved 100/100 DFS and
+# 99/100 DFS + openings mazes, 0.02 97 and 93 (confident wrong path cells are common). A family
+# not listed gets the default.
 DEFAULT_BRANCH_ENTROPY = 0.02
+BRANCH_ENTROPY = {"maze": 0.001}
 DEFAULT_MAX_NFE = 200
 SEARCHING, SOLVED, EXHAUSTED, OVER_BUDGET = 0, 1, 2, 3
-STATUS_NAMES = {SOLVED: "solved", EXHAUSTED: "exhausted", OVER_BUDGET: "over budget"}
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One picture of one row during a search (for animations).
-
-    nfe:        forward passes so far.
-    values:     (L,) int64 token per cell, -1 where masked.
-    revealed:   (L,) bool, cells given a value by this event (a pass, or the next value a
-                backtrack tries).
-    retracted:  (L,) bool, cells whose value this event took back (masked again, or replaced:
-                a replaced cell is also ``revealed``).
-    entropy:    (L,) float, entropy at reveal of the cells on the board (nan elsewhere).
-    prob:       (L,) float, probability of the placed value at reveal (nan elsewhere).
-    """
-
-    nfe: int
-    values: np.ndarray
-    revealed: np.ndarray
-    retracted: np.ndarray
-    entropy: np.ndarray
-    prob: np.ndarray
+def branch_entropy_for(task: str) -> float:
+    """The measured default branch entropy of family ``task`` (nats)."""
+    return BRANCH_ENTROPY.get(task, DEFAULT_BRANCH_ENTROPY)
 
 
 @dataclass
@@ -85,14 +69,13 @@ class SearchResult(SampleResult):
                    under the model's order there is no valid completion), 3 over budget.
     branch_points: (B,) long, branch cells recorded over the whole search.
     backtracks:    (B,) long, times the search went back (backtrack) or remasked (remask).
-    frames:        per row, the ``Frame`` of every event, when recorded.
-    ``reveal_step`` gives the forward pass that placed each cell's final value.
+    ``reveal_step`` gives the forward pass that placed each cell's final value; ``events``
+    (when recorded) include the repairs.
     """
 
     status: torch.Tensor | None = None
     branch_points: torch.Tensor | None = None
     backtracks: torch.Tensor | None = None
-    frames: list[list[Frame]] | None = field(default=None, repr=False)
 
 
 class Search:
@@ -137,46 +120,46 @@ class Search:
         temperature: float = 0.0,
         generator: torch.Generator | None = None,
         row_seeds: torch.Tensor | None = None,
-        record: bool = False,
+        record: bool | str = False,
         constrain: bool = False,
         propagate: bool = False,
     ) -> SearchResult:
         """Solve puzzle tokens (B, L) of ``spec``; see ``Sampler.sample`` for the arguments
-        (``constrain`` here is a bool: the task's own partial check; ``propagate`` implies it).
-        Cells that propagation fills are the first cells of the pass they precede, never
-        branch cells."""
+        (``constrain`` here is a bool: the task's own partial check; ``propagate`` implies it;
+        ``record`` True keeps every event, "full" also every pass's error proxies). Cells that
+        propagation fills are the first cells of the pass they precede, never branch cells."""
         if tokens.dim() != 2:
             raise ValueError(f"tokens must be (B, L), got shape {tuple(tokens.shape)}")
         if not (temperature >= 0 and math.isfinite(temperature)):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+        record = {True: "events", False: "none"}.get(record, record)
         with torch.inference_mode():
             state = _State(self, sampler, spec, tokens, temperature, record, constrain, propagate)
-            seeds = sampler.row_seeds(state.B, temperature, generator, row_seeds, tokens.device)
-            state.seeds = seeds
-            state.plan = sampler.plan(state.masked, seeds, spec.grid)
+            state.seeds = sampler.row_seeds(state.B, temperature, generator, row_seeds,
+                                            tokens.device)  # fmt: skip
+            state.plan = sampler.plan(state.masked, state.seeds, spec.grid)
             state.settle(torch.arange(state.B, device=tokens.device))  # a puzzle may be broken
-            while True:
-                rows = state.searching()
-                if rows.numel() == 0:
-                    break
+            while (rows := state.searching()).numel():
                 state.one_pass(model, rows)
-            return state.result()
+            return state.result(SearchResult, status=state.status,
+                                branch_points=state.branch_points, backtracks=state.backtracks)  # fmt: skip
 
 
-class _State:
-    """The per-row search state, as tensors over all B rows (see ``Search``)."""
+class _State(Board):
+    """The per-row search state: a ``Board`` plus, per revealed cell, where its value sits on
+    the current path (pass ``rdepth`` and ``rank`` within it), whether it is a branch cell,
+    the values still to try (``order``, ``alt``) and, for remask, the banned values."""
 
     def __init__(self, search, sampler, spec, tokens, temperature, record, constrain, propagate):
+        super().__init__(tokens, spec.mask_id, record="reveal" if record == "none" else record)
+        self.keep_reveal = record != "none"
         self.search, self.sampler, self.spec = search, sampler, spec
         self.family = spec.family
-        self.temperature, self.record = temperature, record
+        self.temperature = temperature
         self.constrain = constrain or propagate
-        self.propagate = propagate
-        B, L = tokens.shape
-        V, dev = spec.num_values, tokens.device
-        self.B, self.L, self.V = B, L, V
-        self.tok = tokens.clone().long()  # (B, L)
-        self.masked = self.tok == spec.mask_id  # (B, L)
+        self.propagating = propagate
+        B, L, V, dev = self.B, self.L, spec.num_values, tokens.device
+        self.V = V
         self.depth = torch.zeros(B, dtype=torch.long, device=dev)  # passes on the current path
         self.rdepth = torch.where(self.masked, 0, -1)  # (B, L) pass of the current value
         self.rank = torch.zeros(B, L, dtype=torch.long, device=dev)  # order within its pass
@@ -184,16 +167,9 @@ class _State:
         self.order = torch.zeros(B, L, V, dtype=torch.long, device=dev)  # values to try, in turn
         self.alt = torch.zeros(B, L, dtype=torch.long, device=dev)  # index of the current value
         self.banned = torch.zeros(B, L, V, dtype=torch.bool, device=dev)  # remask
-        self.nfe = torch.zeros(B, dtype=torch.long, device=dev)
         self.branch_points = torch.zeros_like(self.nfe)
         self.backtracks = torch.zeros_like(self.nfe)
         self.status = torch.zeros_like(self.nfe)
-        self.reveal_step = self.rdepth.clone()  # forward pass that placed the current value
-        self.entropy = torch.full((B, L), math.nan, device=dev)
-        self.prob = torch.full((B, L), math.nan, device=dev)
-        self.frames: list[list[Frame]] | None = [[] for _ in range(B)] if record else None
-        self.seeds: torch.Tensor | None = None
-        self.plan: torch.Tensor | None = None
 
     # --- rows ---------------------------------------------------------------------------
     def searching(self) -> torch.Tensor:
@@ -214,97 +190,72 @@ class _State:
         return allowed
 
     # --- propagation before a pass (no forward pass) --------------------------------------
-    def _propagate(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Fill the cells the rules force (``loop.fill_forced``) as the first cells of the coming
-        pass (never branch cells), repair the rows that then break a rule, and return the rows
-        that still need a pass, with their ``_allowed`` when no board changed (else None)."""
+    def propagate(self, rows: torch.Tensor, rules=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Fill the cells the rules force as the first cells of the coming pass (never branch
+        cells), repair the rows that then break a rule, and return the rows that still need a
+        pass, with their ``_allowed`` when no board changed (else None)."""
 
         def allowed(t: torch.Tensor) -> torch.Tensor:
             return self._allowed(t, rows)  # the rules, and in remask mode the bans
 
-        tok, filled, allowed_now = loop.fill_forced(allowed, self.tok[rows], self.masked[rows])
+        tokens, filled, allowed_now = self.forced(rows, allowed)
         if not filled.any():
             return rows, allowed_now
-        depth, nfe = self.depth[rows] + 1, self.nfe[rows] + 1  # (A,) the coming pass
-        V = self.V
-        first = torch.arange(V, device=tok.device) == tok.unsqueeze(-1)  # (A, L, V)
+        self.fill(rows, tokens, filled)
+        self.settle(rows[filled.any(1)])
+        keep = (self.status[rows] == SEARCHING) & self.masked[rows].any(1)
+        return rows[keep], None
+
+    def fill(self, rows: torch.Tensor, tokens: torch.Tensor, filled: torch.Tensor) -> None:
+        depth = self.depth[rows] + 1  # (A,) the coming pass
+        first = torch.arange(self.V, device=tokens.device) == tokens.unsqueeze(-1)  # (A, L, V)
         order = torch.sort((~first).long(), dim=-1, stable=True).indices  # its value, then none
-        self.tok[rows] = tok
-        self.masked[rows] = self.masked[rows] & ~filled
         self.rdepth[rows] = torch.where(filled, depth.unsqueeze(1), self.rdepth[rows])
         self.rank[rows] = torch.where(filled, -1, self.rank[rows])  # before the pass's own cells
         self.branch[rows] = self.branch[rows] & ~filled
         self.order[rows] = torch.where(filled.unsqueeze(-1), order, self.order[rows])
         self.alt[rows] = torch.where(filled, 0, self.alt[rows])
-        self.reveal_step[rows] = torch.where(filled, nfe.unsqueeze(1), self.reveal_step[rows])
-        self.entropy[rows] = torch.where(filled, 0.0, self.entropy[rows])
-        self.prob[rows] = torch.where(filled, 1.0, self.prob[rows])
-        if self.frames is not None:
-            self._frames(rows, filled, torch.zeros_like(filled))
-        self.settle(rows[filled.any(1)])
-        keep = (self.status[rows] == SEARCHING) & self.masked[rows].any(1)
-        return rows[keep], None
+        super().fill(rows, tokens, filled)
 
     # --- one forward pass over the rows still searching ---------------------------------
     def one_pass(self, model: Model, rows: torch.Tensor) -> None:
         allowed = None
-        if self.propagate:
-            rows, allowed = self._propagate(rows)
+        if self.propagating:
+            rows, allowed = self.propagate(rows)
             if rows.numel() == 0:
                 return
-        tok = self.tok[rows]  # (A, L)
-        masked = self.masked[rows]
+        tok = self.tokens[rows]  # (A, L)
         if allowed is None:
             allowed = self._allowed(tok, rows)
-        logits = loop.forward_logits(model, tok, None if allowed is None else (lambda _: allowed))
-        stats = CellStats(logits)
+        logits = forward_logits(model, tok, allowed)
         depth = self.depth[rows] + 1  # (A,) the pass on the current path
-        plan = None if self.plan is None else self.plan[rows]
-        chosen = self.sampler.select(stats, masked, depth.unsqueeze(1), plan) & masked  # (A, L)
-        # A pass always reveals something: a plan step that backtracking emptied falls back to
-        # the most certain masked cell.
-        empty = ~chosen.any(1)
-        if empty.any():
-            first = loop.sorted_masked(stats.entropy, masked)[:, 0]  # (A,)
-            chosen[empty, first[empty]] = True
-        nfe = self.nfe[rows] + 1
-        seeds = None if self.seeds is None else self.seeds[rows]
-        values = loop.draw_values(logits, self.temperature, seeds, nfe)  # (A, L)
-        H = stats.entropy  # (A, L) untempered
+        out = self.step(self.sampler, logits, rows, step=depth.unsqueeze(1),
+                        draw_step=self.nfe[rows] + 1, temperature=self.temperature)  # fmt: skip
+        chosen, H = out.chosen, out.stats.entropy  # (A, L) untempered
         is_branch = chosen & (H > self.search.branch_entropy)
         if self.search.mode == "remask":
             is_branch = torch.zeros_like(is_branch)
         # values in the order a backtrack tries them: the one placed, then by probability
-        V = self.V
-        first = torch.arange(V, device=tok.device) == values.unsqueeze(-1)  # (A, L, V)
-        order = torch.sort(torch.where(first, -2.0, -stats.probs), dim=-1, stable=True).indices
+        first = torch.arange(self.V, device=tok.device) == out.values.unsqueeze(-1)  # (A, L, V)
+        order = torch.sort(torch.where(first, -2.0, -out.stats.probs), dim=-1, stable=True).indices
         # rank within the pass: confident cells first, then branch cells by ascending entropy
         key = torch.where(chosen, is_branch.float() * 1e6 + H.nan_to_num(0.0), math.inf)
         rank = torch.argsort(torch.argsort(key, dim=1, stable=True), dim=1)  # (A, L)
-
-        self.tok[rows] = torch.where(chosen, values, tok)
-        self.masked[rows] = masked & ~chosen
         self.rdepth[rows] = torch.where(chosen, depth.unsqueeze(1), self.rdepth[rows])
         self.rank[rows] = torch.where(chosen, rank, self.rank[rows])
         self.branch[rows] = torch.where(chosen, is_branch, self.branch[rows])
         self.order[rows] = torch.where(chosen.unsqueeze(-1), order, self.order[rows])
         self.alt[rows] = torch.where(chosen, 0, self.alt[rows])
-        self.reveal_step[rows] = torch.where(chosen, nfe.unsqueeze(1), self.reveal_step[rows])
-        placed = stats.probs.gather(-1, values.unsqueeze(-1)).squeeze(-1)
-        self.entropy[rows] = torch.where(chosen, H, self.entropy[rows])
-        self.prob[rows] = torch.where(chosen, placed, self.prob[rows])
         self.depth[rows] = depth
-        self.nfe[rows] = nfe
         self.branch_points[rows] += is_branch.sum(1)
-        if self.frames is not None:
-            self._frames(rows, chosen, torch.zeros_like(chosen))
+        self.place(rows, out, proxy=self.sampler.order_proxy, branch=is_branch)
         self.settle(rows)
 
     # --- checks and repairs (no forward pass) --------------------------------------------
     def _violated(self, rows: torch.Tensor) -> torch.Tensor:
         """(R,) bool: the board breaks a rule now, or is complete and fails the validator; rows
         that are complete and valid are marked solved."""
-        tok = self.tok[rows]
+        tok = self.tokens[rows]
         check = self.family.partial_check(self.spec, tok)
         bad = check.violated
         if self.search.mode == "remask":
@@ -329,23 +280,33 @@ class _State:
 
     def _puzzle_board(self, row: int) -> np.ndarray:
         given = self.rdepth[row] < 0
-        tok = torch.where(given, self.tok[row], self.spec.mask_id)
+        tok = torch.where(given, self.tokens[row], self.spec.mask_id)
         return self.spec.decode(tok[None].cpu().numpy())[0]
 
     def settle(self, rows: torch.Tensor) -> None:
         """Repair the boards of ``rows`` until none breaks a rule (or the row stops)."""
-        repair = self._backtrack if self.search.mode == "backtrack" else self._remask
+        backtrack = self.search.mode == "backtrack"
         while rows.numel():
             rows = rows[self._violated(rows)]
             if rows.numel() == 0:
                 return
-            before_tok, before_masked = self.tok[rows].clone(), self.masked[rows].clone()
-            kept = repair(rows)
-            if self.frames is not None:  # taken back: masked again, or given another value
+            before_tok, before_masked = self.tokens[rows].clone(), self.masked[rows].clone()
+            kept, cells = self._backtrack(rows) if backtrack else self._remask(rows)
+            if self.events is not None:  # taken back: masked again, or given another value
                 now_masked = self.masked[rows]
-                replaced = ~now_masked & (self.tok[rows] != before_tok) & ~before_masked
-                self._frames(rows, replaced, (~before_masked & now_masked) | replaced)
+                replaced = ~now_masked & (self.tokens[rows] != before_tok) & ~before_masked
+                tried = torch.full_like(rows, -1)
+                tried[torch.isin(rows, kept)] = cells
+                self._repair_events(rows, replaced, (~before_masked & now_masked) | replaced,
+                                    tried)  # fmt: skip
             rows = kept
+
+    def _repair_events(self, rows, replaced, retracted, cells) -> None:
+        """One event per repaired row; ``cells`` (R,): the branch cell (backtrack) or the
+        culprit (remask), -1 for a row that stopped."""
+        kind = "backtrack" if self.search.mode == "backtrack" else "remask"
+        tokens = self.tokens[rows, cells.clamp(min=0)]
+        self.add_events(rows, kind, replaced, retracted, cells=cells, tokens=tokens)
 
     def _key(self, rows: torch.Tensor) -> torch.Tensor:
         """(R, L) position of each cell's current value in the reveal order of its row."""
@@ -353,7 +314,7 @@ class _State:
 
     def _undo_after(self, rows: torch.Tensor, later: torch.Tensor) -> None:
         """Mask again the cells ``later`` (R, L) of ``rows`` and forget their state."""
-        self.tok[rows] = torch.where(later, self.spec.mask_id, self.tok[rows])
+        self.tokens[rows] = torch.where(later, self.spec.mask_id, self.tokens[rows])
         self.masked[rows] = self.masked[rows] | later
         self.rdepth[rows] = torch.where(later, 0, self.rdepth[rows])
         self.branch[rows] = self.branch[rows] & ~later
@@ -362,15 +323,15 @@ class _State:
         self.entropy[rows] = torch.where(later, math.nan, self.entropy[rows])
         self.prob[rows] = torch.where(later, math.nan, self.prob[rows])
 
-    def _backtrack(self, rows: torch.Tensor) -> torch.Tensor:
+    def _backtrack(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Go back to the latest branch cell with an untried value; returns the rows that are
-        still searching (the others are exhausted)."""
+        still searching (the others are exhausted) and, for each, the branch cell."""
         cand = self.branch[rows] & (self.alt[rows] < self.V - 1) & (self.rdepth[rows] > 0)
         stuck = ~cand.any(1)
         self.status[rows[stuck]] = EXHAUSTED
         rows, cand = rows[~stuck], cand[~stuck]
         if rows.numel() == 0:
-            return rows
+            return rows, rows
         key = self._key(rows)  # (R, L)
         cell = torch.where(cand, key, -1).argmax(1)  # (R,) the latest branch cell
         at = torch.arange(len(rows), device=rows.device)
@@ -385,14 +346,15 @@ class _State:
         first_values = self.order[rows].gather(-1, alt.unsqueeze(-1)).squeeze(-1)  # (R, L)
         change = rest.clone()
         change[at, cell] = True
-        self.tok[rows] = torch.where(change, first_values, self.tok[rows])
+        self.tokens[rows] = torch.where(change, first_values, self.tokens[rows])
         self.depth[rows] = t_cell
         self.backtracks[rows] += 1
-        return rows
+        return rows, cell
 
-    def _remask(self, rows: torch.Tensor) -> torch.Tensor:
-        """Ban the culprit's value, mask it and everything revealed after it again."""
-        check = self.family.partial_check(self.spec, self.tok[rows])
+    def _remask(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Ban the culprit's value, mask it and everything revealed after it again; returns the
+        rows still searching and, for each, the culprit."""
+        check = self.family.partial_check(self.spec, self.tokens[rows])
         placed = self.rdepth[rows] > 0  # (R, L) revealed by the search (not givens)
         culprits = check.conflict & placed
         culprits = torch.where(culprits.any(1, keepdim=True), culprits, placed)
@@ -400,46 +362,21 @@ class _State:
         self.status[rows[stuck]] = EXHAUSTED
         rows, culprits = rows[~stuck], culprits[~stuck]
         if rows.numel() == 0:
-            return rows
+            return rows, rows
         key = self._key(rows)
         cell = torch.where(culprits, key, -1).argmax(1)  # (R,) the latest culprit
         at = torch.arange(len(rows), device=rows.device)
         banned = self.banned[rows]
-        banned[at, cell, self.tok[rows, cell]] = True
+        banned[at, cell, self.tokens[rows, cell]] = True
         self.banned[rows] = banned
         self._undo_after(rows, key >= key[at, cell].unsqueeze(1))
         self.depth[rows] = self.rdepth[rows].clamp(min=0).amax(1)
         self.backtracks[rows] += 1
-        return rows
-
-    # --- frames for animations ----------------------------------------------------------
-    def _frames(self, rows, revealed, retracted) -> None:
-        for k, r in enumerate(rows.tolist()):
-            masked = self.masked[r]
-            self.frames[r].append(
-                Frame(
-                    nfe=int(self.nfe[r]),
-                    values=torch.where(masked, -1, self.tok[r]).cpu().numpy(),
-                    revealed=revealed[k].cpu().numpy().copy(),
-                    retracted=retracted[k].cpu().numpy().copy(),
-                    entropy=torch.where(masked, math.nan, self.entropy[r]).cpu().numpy(),
-                    prob=torch.where(masked, math.nan, self.prob[r]).cpu().numpy(),
-                )
-            )
+        return rows, cell
 
     # --- the result ---------------------------------------------------------------------
-    def result(self) -> SearchResult:
-        reveal_step = self.reveal_step
-        if self.propagate:
-            reveal_step = loop.last_pass_fix(reveal_step, self.nfe)
-        return SearchResult(
-            tokens=self.tok,
-            reveal_step=reveal_step,
-            nfe=self.nfe,
-            entropy=self.entropy if self.record else None,
-            prob=self.prob if self.record else None,
-            status=self.status,
-            branch_points=self.branch_points,
-            backtracks=self.backtracks,
-            frames=self.frames,
-        )
+    def result(self, cls=SearchResult, **extra) -> SearchResult:
+        res = super().result(cls, **extra)
+        if not self.keep_reveal:
+            res.entropy = res.prob = None
+        return res

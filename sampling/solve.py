@@ -18,11 +18,10 @@ from tqdm import tqdm
 from puzzles.errors import UnmaskError
 from puzzles.task import TaskSpec, check_answers
 from sampling import rng
-from sampling.base import SampleResult
-from sampling.loop import Sampler
+from sampling.options import SolveOptions, as_options
+from sampling.samplers import Sampler
 from sampling.search import EXHAUSTED, OVER_BUDGET, Search
-
-DEFAULT_RETRY_TEMPERATURE = 0.5
+from sampling.step import SampleResult
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
@@ -93,68 +92,54 @@ def solve_tokens(
     model: Callable,
     spec: TaskSpec,
     puzzle_tokens: torch.Tensor,
-    sampler: Sampler,
+    opts: SolveOptions | Sampler,
     *,
-    batch_size: int = 256,
-    device: str | torch.device = "cpu",
-    temperature: float = 0.0,
     generator: torch.Generator | None = None,
     row_seeds: torch.Tensor | None = None,
+    record: bool | str = True,
     progress: bool = False,
-    record: bool = True,
-    constrain: bool = False,
-    propagate: bool = False,
-    search: Search | None = None,
-    compile: bool | None = None,
 ) -> SampleResult:
-    """Run ``sampler`` over puzzle tokens (N, L) in batches on ``device``.
+    """Run ``opts`` (a ``SolveOptions``, or a bare sampler) over puzzle tokens (N, L) in batches
+    of ``opts.batch_size`` on ``opts.device``, once (no retries).
 
     Row seeds (when the sampler draws) are fixed for all N rows before the first batch, from
-    ``row_seeds`` or else ``generator``, so the answers do not depend on ``batch_size``.
-    ``constrain``: zero the probability of values the task's partial check rules out.
-    ``propagate`` (implies ``constrain``): before each pass fill the cells the check forces
-    (no forward pass; see ``sampling.loop``).
-    ``search``: run the sampler inside a ``sampling.search.Search`` (the result is then a
-    ``SearchResult``). ``compile``: see ``forward_fn``. Returns one result for all N rows, on
-    the CPU.
+    ``row_seeds`` or else ``generator``, so the answers do not depend on the batch size. With a
+    search the result is a ``SearchResult``. ``record``: see ``sampling.step``. Returns one
+    result for all N rows, on the CPU.
     """
-    if batch_size < 1:
-        raise UnmaskError(f"--batch-size must be >= 1, got {batch_size}")
-    device = resolve_device(device)
+    opts = as_options(opts)
+    device = resolve_device(opts.device)
     N = puzzle_tokens.shape[0]
-    if sampler.needs_seeds(temperature) and row_seeds is None:
+    if opts.sampler.needs_seeds(opts.temperature) and row_seeds is None:
         row_seeds = rng.draw_row_seeds(N, generator)
-    fn = forward_fn(model, device, compile)
+    fn = forward_fn(model, device, opts.compile)
+    search, size = opts.searcher(spec.task), opts.batch_size
     results = []
-    with tqdm(total=N, unit="puzzle", disable=not progress, desc=sampler.name, leave=False) as bar:
-        for start in range(0, N, batch_size):
-            stop = min(start + batch_size, N)
+    name = opts.sampler.name
+    with tqdm(total=N, unit="puzzle", disable=not progress, desc=name, leave=False) as bar:
+        for start in range(0, N, size):
+            stop = min(start + size, N)
             tokens = puzzle_tokens[start:stop].to(device)  # (b, L)
             seeds = None if row_seeds is None else row_seeds[start:stop].to(device)
-            if search is None:
-                res = sampler.sample(
-                    fn,
-                    tokens,
-                    spec.mask_id,
-                    grid=spec.grid,
-                    temperature=temperature,
-                    row_seeds=seeds,
-                    record=record,
-                    constrain=constrainer(spec) if constrain or propagate else None,
-                    propagate=propagate,
-                )
-            else:
-                res = search.run(
-                    fn, sampler, spec, tokens, temperature=temperature, row_seeds=seeds,
-                    record=record, constrain=constrain, propagate=propagate,
-                )  # fmt: skip
-            results.append(_to_cpu(res))
+            results.append(_to_cpu(_solve_batch(fn, spec, tokens, opts, search, seeds, record)))
             bar.update(stop - start)
     if not results:
         L = puzzle_tokens.shape[1]
         empty = torch.zeros(0, L, dtype=torch.long)
         return SampleResult(empty, empty.clone(), torch.zeros(0, dtype=torch.long))
     return _cat(results)
+
+
+def _solve_batch(fn, spec, tokens, opts: SolveOptions, search: Search | None, seeds, record):
+    if search is not None:
+        return search.run(fn, opts.sampler, spec, tokens, temperature=opts.temperature,
+                          row_seeds=seeds, record=record, constrain=opts.constrain,
+                          propagate=opts.propagate)  # fmt: skip
+    return opts.sampler.sample(
+        fn, tokens, spec.mask_id, grid=spec.grid, temperature=opts.temperature, row_seeds=seeds,
+        record=record, constrain=constrainer(spec) if opts.rules else None,
+        propagate=opts.propagate,
+    )  # fmt: skip
 
 
 def constrainer(spec: TaskSpec):
@@ -259,96 +244,80 @@ def solve_puzzles(
     model: Callable,
     spec: TaskSpec,
     puzzles: np.ndarray,
-    sampler: Sampler,
+    opts: SolveOptions | Sampler,
     *,
-    batch_size: int = 256,
-    device: str | torch.device = "cpu",
-    temperature: float = 0.0,
-    seed: int = 0,
-    retries: int = 0,
-    retry_temperature: float | None = None,
     progress: bool = False,
-    constrain: bool = False,
-    propagate: bool = False,
-    search: Search | None = None,
-    compile: bool | None = None,
 ) -> SolveReport:
-    """Solve puzzle boards (N, H, W), validate exactly and retry the failures.
+    """Solve puzzle boards (N, H, W) with ``opts``, validate exactly and retry the failures.
 
-    Attempt 0 runs at ``temperature``. Each retry re-samples, from the puzzle, only the rows
-    whose answer failed the validator, at ``retry_temperature`` (default: ``temperature`` if
-    > 0, else 0.5); up to ``retries`` times. Puzzle i's randomness in attempt a comes from
-    ``sampling.rng.derive_seeds(seed, i, a)``, so answers do not depend on the batch size.
-    With ``search``, each attempt is a search (``sampling.search``) over the sampler's passes.
+    Attempt 0 runs at ``opts.temperature``. Each retry re-samples, from the puzzle, only the
+    rows whose answer failed the validator, at ``opts.later_temperature``; up to
+    ``opts.retries`` times. Puzzle i's randomness in attempt a comes from
+    ``sampling.rng.derive_seeds(opts.seed, i, a)``, so answers do not depend on the batch size.
+    With a search, each attempt is a search (``sampling.search``) over the sampler's passes.
     """
-    if retries < 0:
-        raise UnmaskError(f"--retries must be >= 0, got {retries}")
-    if retry_temperature is None:
-        retry_temperature = temperature if temperature > 0 else DEFAULT_RETRY_TEMPERATURE
-    device = resolve_device(device)
+    opts = as_options(opts)
+    device = resolve_device(opts.device)
     puzzles = np.asarray(puzzles)
     N = len(puzzles)
     tokens = torch.from_numpy(spec.encode_puzzle(puzzles))  # (N, L)
-    answer_tokens = tokens.clone()
-    nfe = np.zeros(N, dtype=np.int64)
-    attempts = np.zeros(N, dtype=np.int64)
-    branch_points = np.zeros(N, dtype=np.int64)
-    backtracks = np.zeros(N, dtype=np.int64)
-    calls = 0
-    reasons: list[str | None] = [None] * N
+    tally = _Tally(N, tokens.clone())
     todo = np.arange(N)
-    seconds = 0.0
-    for attempt in range(retries + 1):
+    for attempt in range(opts.retries + 1):
         if len(todo) == 0:
             break
         idx = torch.from_numpy(todo)
-        temp = temperature if attempt == 0 else retry_temperature
+        temperature = opts.temperature if attempt == 0 else opts.later_temperature
         _sync(device)
         t0 = time.perf_counter()
-        res = solve_tokens(
-            model,
-            spec,
-            tokens[idx],
-            sampler,
-            batch_size=batch_size,
-            device=device,
-            temperature=temp,
-            row_seeds=rng.derive_seeds(seed, idx, attempt),
-            progress=progress,
-            record=False,
-            constrain=constrain,
-            propagate=propagate,
-            search=search,
-            compile=compile,
-        )
+        res = solve_tokens(model, spec, tokens[idx], dataclasses.replace(opts, temperature=temperature),
+                           row_seeds=rng.derive_seeds(opts.seed, idx, attempt), progress=progress,
+                           record=False)  # fmt: skip
         _sync(device)
-        seconds += time.perf_counter() - t0
-        answer_tokens[idx] = res.tokens
-        nfe[todo] += res.nfe.numpy()
-        calls += sum(
-            int(res.nfe[i : i + batch_size].max()) for i in range(0, len(todo), batch_size)
-        )
-        attempts[todo] += 1
+        tally.seconds += time.perf_counter() - t0
         found = check_answers(spec, puzzles[todo], res.tokens)
-        if search is not None:
-            branch_points[todo] += res.branch_points.numpy()
-            backtracks[todo] += res.backtracks.numpy()
-            found = _search_reasons(search, res, found)
+        if opts.search != "none":
+            found = _search_reasons(opts.max_nfe, res, found)
+        todo = tally.add(todo, res, found, opts.batch_size)
+    answers = spec.decode(tally.answer_tokens.numpy())
+    explain_failures(spec, puzzles, tally.reasons)
+    return SolveReport(answers, tally.reasons, tally.nfe, tally.attempts, tally.seconds,
+                       tally.branch_points, tally.backtracks, tally.calls)  # fmt: skip
+
+
+class _Tally:
+    """What ``solve_puzzles`` adds up over attempts, per puzzle."""
+
+    def __init__(self, n: int, answer_tokens: torch.Tensor):
+        self.answer_tokens = answer_tokens
+        self.nfe, self.attempts = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        self.branch_points, self.backtracks = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.reasons: list[str | None] = [None] * n
+        self.calls, self.seconds = 0, 0.0
+
+    def add(self, todo: np.ndarray, res, found: list[str | None], batch_size: int) -> np.ndarray:
+        """Count one attempt over the puzzles ``todo``; returns those still failing."""
+        self.answer_tokens[torch.from_numpy(todo)] = res.tokens
+        self.nfe[todo] += res.nfe.numpy()
+        # a batch makes as many model calls as its slowest row has passes
+        self.calls += sum(int(res.nfe[i : i + batch_size].max())
+                          for i in range(0, len(todo), batch_size))  # fmt: skip
+        self.attempts[todo] += 1
+        if getattr(res, "status", None) is not None:
+            self.branch_points[todo] += res.branch_points.numpy()
+            self.backtracks[todo] += res.backtracks.numpy()
         for i, reason in zip(todo.tolist(), found, strict=True):
-            reasons[i] = reason
-        todo = np.array([i for i, r in zip(todo.tolist(), found, strict=True) if r is not None],
-                        dtype=np.int64)  # fmt: skip
-    answers = spec.decode(answer_tokens.numpy())
-    explain_failures(spec, puzzles, reasons)
-    return SolveReport(answers, reasons, nfe, attempts, seconds, branch_points, backtracks, calls)
+            self.reasons[i] = reason
+        failed = [i for i, r in zip(todo.tolist(), found, strict=True) if r is not None]
+        return np.array(failed, dtype=np.int64)
 
 
-def _search_reasons(search: Search, res, found: list[str | None]) -> list[str | None]:
+def _search_reasons(max_nfe: int, res, found: list[str | None]) -> list[str | None]:
     """The validator's verdicts, with why the search stopped where it found no answer."""
     out = []
     for reason, status in zip(found, res.status.tolist(), strict=True):
         if reason is not None and status == OVER_BUDGET:
-            reason = f"no valid answer within --max-nfe {search.max_nfe} forward passes ({reason})"
+            reason = f"no valid answer within --max-nfe {max_nfe} forward passes ({reason})"
         elif reason is not None and status == EXHAUSTED:
             reason = f"search exhausted: no untried value left ({reason})"
         out.append(reason)
@@ -381,34 +350,28 @@ def trace_puzzle(
     model: Callable,
     spec: TaskSpec,
     board: np.ndarray,
-    samplers: list[tuple[str, Sampler]],
+    runs: list[tuple[str, SolveOptions | Sampler]],
     *,
     index: int = 0,
-    seed: int = 0,
-    temperature: float = 0.0,
-    device: str | torch.device = "cpu",
-    constrain: bool = False,
-    propagate: bool = False,
-    search: Search | None = None,
+    record: bool | str = True,
 ) -> list[tuple[SampleResult, str]]:
-    """Solve one puzzle board (H, W) once per sampler and keep the whole trace.
+    """Solve one puzzle board (H, W) once per (label, options) and keep the whole trace.
 
     Randomness is what ``unmask solve --seed SEED`` gives puzzle ``index`` on its first attempt,
-    so a picture shows the same answer as the solve run. Returns, per sampler, the
-    ``SampleResult`` (one row, with entropies and probabilities at reveal) and the exact
-    validator's verdict: "valid answer" or "invalid: <reason>".
+    so a picture shows the same answer as the solve run. Returns, per run, the ``SampleResult``
+    (one row, with entropies and probabilities at reveal; ``record`` "full" also keeps every
+    pass, see ``sampling.step``) and the exact validator's verdict: "valid answer" or
+    "invalid: <reason>".
     """
     tokens = torch.from_numpy(spec.encode_puzzle(board[None]))  # (1, L)
-    seeds = rng.derive_seeds(seed, torch.tensor([index]), 0)  # (1,)
     out = []
-    for _, sampler in samplers:
-        result = solve_tokens(
-            model, spec, tokens, sampler, batch_size=1, device=device, temperature=temperature,
-            row_seeds=seeds, record=True, constrain=constrain, propagate=propagate, search=search,
-        )  # fmt: skip
+    for _, opts in runs:
+        opts = dataclasses.replace(as_options(opts), batch_size=1)
+        seeds = rng.derive_seeds(opts.seed, torch.tensor([index]), 0)  # (1,)
+        result = solve_tokens(model, spec, tokens, opts, row_seeds=seeds, record=record)
         reasons = check_answers(spec, board[None], result.tokens)
-        if search is not None:
-            reasons = _search_reasons(search, result, reasons)
+        if opts.search != "none":
+            reasons = _search_reasons(opts.max_nfe, result, reasons)
         explain_failures(spec, board[None], reasons)
         out.append((result, "valid answer" if reasons[0] is None else f"invalid: {reasons[0]}"))
     return out

@@ -19,7 +19,7 @@ import unmask_cli
 from models.checkpoint import save_model
 from models.config import ModelConfig
 from models.denoiser import Denoiser
-from puzzles.tokens import maze_spec, sudoku_spec
+from puzzles.task import get_task
 
 SUDOKU = "1.3.....2.....4.\n..2.4.......3...\n"
 MAZE = "#####\n#S..#\n###.#\n#G..#\n#####\n"
@@ -29,7 +29,7 @@ MAZE = "#####\n#S..#\n###.#\n#G..#\n#####\n"
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("bad")
     torch.manual_seed(0)
-    for name, spec in (("s4.pt", sudoku_spec(4)), ("m2.pt", maze_spec(2))):
+    for name, spec in (("s4.pt", get_task("sudoku").spec(4)), ("m2.pt", get_task("maze").spec(2))):
         cfg = ModelConfig.from_spec(spec, "tiny", d_model=16, n_layers=1, n_heads=2, d_ff=32)
         save_model(d / name, Denoiser(cfg), {"note": "random init, for tests"})
     (d / "s4.txt").write_text(SUDOKU)

@@ -14,8 +14,8 @@ from models.checkpoint import SHIPPED_DIR, load_model
 from puzzles.datasets import load_dataset
 from puzzles.task import check_answers
 from sampling.samplers import EBSampler
-from sampling.search import Search
 from sampling.solve import solve_puzzles
+from sampling.options import SolveOptions
 
 DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
 
@@ -45,8 +45,8 @@ def test_shipped_sudoku_model_on_64_held_out_puzzles():
     puzzles = ds.puzzles[:64]
     alone = solve_puzzles(loaded.model, loaded.spec, puzzles, EBSampler(0.01))
     assert alone.solved / alone.n >= 0.55 and 5 <= alone.nfe.mean() <= 15
-    search = solve_puzzles(loaded.model, loaded.spec, puzzles, EBSampler(0.01),
-                           search=Search("backtrack"))  # fmt: skip
+    search = solve_puzzles(loaded.model, loaded.spec, puzzles,
+                           SolveOptions(sampler=EBSampler(0.01), search="backtrack"))
     assert search.solved / search.n >= 0.95 and search.nfe.mean() <= 25
 
 

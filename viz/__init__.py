@@ -1,6 +1,6 @@
 """Presentation: animations of the unmasking order and static figures.
 
-Reads sampler traces (``sampling.base.SampleResult``) and files; never runs a sampling loop.
+Reads sampler traces (``sampling.step.SampleResult``) and files; never runs a sampling loop.
 
 * ``viz.renderers``: how each family looks (a registry; a generic grid renderer for others).
 * ``viz.trace``: pure frame data (``frame_states``, ``frame_steps``, ``row_trace``).

@@ -29,7 +29,7 @@ from matplotlib.lines import Line2D
 
 from puzzles.atomic import atomic_write_bytes
 from puzzles.errors import UnmaskError
-from puzzles.tokens import TaskSpec
+from puzzles.task import TaskSpec
 from viz import board as B
 from viz.renderers import renderer_for
 from viz.trace import RowTrace, frame_states, frame_steps
@@ -58,7 +58,7 @@ def color_scale(traces: Sequence[RowTrace], color: str) -> tuple[str, Normalize,
     """
     parts = [t.color_values(color)[t.reveal_step >= 1] for t in traces]
     for t in traces:  # a search's frames also show values it later took back
-        for f in t.frames or ():
+        for f in t.events or ():
             parts.append((f.entropy if color == "entropy" else f.prob)[f.values >= 0])
     values = np.concatenate(parts)
     values = values[np.isfinite(values)]
@@ -144,7 +144,7 @@ class AnimationFigure:
         if title:
             self.figure.suptitle(title, y=1 - 10 / height, va="top", fontsize=13)
         self.figure.legend(
-            handles=_legend_handles(spec, search=any(t.frames for t in self.traces)),
+            handles=_legend_handles(spec, search=any(t.events for t in self.traces)),
             loc="lower center",
             bbox_to_anchor=(0.5, 0.0),
             ncol=5,

@@ -1,6 +1,6 @@
 """Pure functions from a sampler trace to what each animation frame shows.
 
-Nothing here draws. A ``SampleResult`` (see ``sampling.base``) holds, per row, the final tokens,
+Nothing here draws. A ``SampleResult`` (see ``sampling.step``) holds, per row, the final tokens,
 the 1-based forward pass that revealed each cell (``reveal_step``, -1 for givens), the row's NFE
 and the entropy / probability at reveal. Frame ``t`` of an animation shows the board after ``t``
 forward passes: frame 0 is the puzzle (givens only), frame ``nfe`` the finished board, and the
@@ -28,8 +28,9 @@ class RowTrace:
                  or ``--propagate`` completed it before its first pass: its cells then say 1).
     entropy:     (L,) float64, nats at reveal (nan for givens), or None.
     prob:        (L,) float64, probability of the placed value at reveal (nan for givens), or None.
-    frames:      the search's events (``sampling.search.Frame``) when the trace is a search's:
-                 passes and the backtracks that took cells back; None for a plain sampler.
+    events:      the solve's events (``sampling.step.Event``) when the trace is a search's (or
+                 was recorded with record "full"): passes, fills and the backtracks that took
+                 cells back; None for a plain sampler's usual trace.
     """
 
     tokens: np.ndarray
@@ -37,7 +38,7 @@ class RowTrace:
     nfe: int
     entropy: np.ndarray | None
     prob: np.ndarray | None
-    frames: tuple | None = None
+    events: tuple | None = None
 
     @property
     def given(self) -> np.ndarray:
@@ -95,11 +96,11 @@ def row_trace(result, row: int = 0) -> RowTrace:
     nfe = int(nfe_all[row])
     if (reveal_row == 0).any() or (reveal_row < -1).any():
         raise ValueError("reveal_step must be -1 (given) or a 1-based forward pass")
-    frames = getattr(result, "frames", None)
-    frames = None if frames is None else tuple(frames[row])
+    events = getattr(result, "events", None)
+    events = None if events is None else tuple(events[row])
     last = int(reveal_row.max(initial=0))
     # a search may end on a repair; propagation may complete a row before its first pass
-    if last != nfe and not (frames is not None and last < nfe) and (nfe, last) != (0, 1):
+    if last != nfe and not (events is not None and last < nfe) and (nfe, last) != (0, 1):
         raise ValueError(f"row {row}: nfe={nfe} but the last reveal happened at pass {last}")
     entropy = _numpy(result.entropy)
     prob = _numpy(result.prob)
@@ -109,7 +110,7 @@ def row_trace(result, row: int = 0) -> RowTrace:
         nfe=nfe,
         entropy=None if entropy is None else entropy[row].astype(np.float64),
         prob=None if prob is None else prob[row].astype(np.float64),
-        frames=frames,
+        events=events,
     )
 
 
@@ -182,7 +183,7 @@ def frame_states(result, row: int = 0, color: str | None = "entropy") -> list[Fr
     (``"entropy"``, ``"confidence"`` or None for no colouring).
     """
     trace = result if isinstance(result, RowTrace) else row_trace(result, row)
-    if trace.frames is not None:
+    if trace.events is not None:
         return search_states(trace, color)
     return [state_at(trace, t, color) for t in range(trace.nfe + 1)]
 
@@ -194,7 +195,7 @@ def search_states(trace: RowTrace, color: str | None = "entropy") -> list[FrameS
         raise UnmaskError(f"unknown colour scale {color!r}; expected one of {', '.join(COLORS)}")
     given = trace.given
     states = [state_at(trace, 0, color)]
-    for k, frame in enumerate(trace.frames, start=1):
+    for k, frame in enumerate(trace.events, start=1):
         revealed = (frame.values >= 0) & ~given
         values = np.where(given, trace.tokens, frame.values)
         if color is None:

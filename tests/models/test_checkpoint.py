@@ -12,12 +12,12 @@ from models.checkpoint import FORMAT, load_model, save_model, shipped_path
 from models.config import ModelConfig
 from models.denoiser import Denoiser
 from puzzles.errors import UnmaskError
-from puzzles.tokens import maze_spec, sudoku_spec
+from puzzles.task import get_task
 
 
 @pytest.fixture
 def model_file(tmp_path):
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     torch.manual_seed(0)
     model = Denoiser(ModelConfig.from_spec(spec, "tiny")).eval()
     path = tmp_path / "model.pt"
@@ -130,7 +130,7 @@ def test_missing_and_shipped(tmp_path, monkeypatch):
 
 
 def test_maze_model_round_trip(tmp_path):
-    spec = maze_spec(3)
+    spec = get_task("maze").spec(3)
     model = Denoiser(ModelConfig.from_spec(spec, "tiny", pos="rope2d"))
     save_model(tmp_path / "m.pt", model, {})
     loaded = load_model(tmp_path / "m.pt", task="maze", size=3)
@@ -155,7 +155,7 @@ def test_cli_exits_2_on_a_bad_model_file(tmp_path, capsys):
 def test_a_rotary_model_matches_every_size_of_its_task(tmp_path, monkeypatch, capsys):
     from puzzles import maze
 
-    spec = maze_spec(3)
+    spec = get_task("maze").spec(3)
     torch.manual_seed(0)
     save_model(tmp_path / "any.pt", Denoiser(ModelConfig.from_spec(spec, "tiny", pos="rope2d")))
     save_model(tmp_path / "fixed.pt", Denoiser(ModelConfig.from_spec(spec, "tiny")))
@@ -164,7 +164,7 @@ def test_a_rotary_model_matches_every_size_of_its_task(tmp_path, monkeypatch, ca
         load_model(tmp_path / "fixed.pt", task="maze", size=5)
     # solving 4x4-cell mazes binds the model to their grid
     puzzles, _, _ = maze.generate_many(3, seed=1, h=4, workers=1, progress=False)
-    (tmp_path / "m4.txt").write_text(maze.formats.format_maze_text(puzzles))
+    (tmp_path / "m4.txt").write_text(maze.maze_text.format_maze_text(puzzles))
     argv = ["solve", "maze", "--input", str(tmp_path / "m4.txt"), "--checkpoint",
             str(tmp_path / "any.pt"), "--output", str(tmp_path / "a.txt"), "--quiet"]  # fmt: skip
     assert unmask_cli.main(argv) == 0 and (tmp_path / "a.txt").is_file()

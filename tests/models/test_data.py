@@ -9,25 +9,26 @@ from torch.utils.data import DataLoader
 
 from models.data import MaskedBatchStream, PuzzleSet, drop_overlap
 from puzzles import maze, sudoku
-from puzzles.tokens import OPEN, maze_spec, sudoku_spec
+from puzzles.tokens import OPEN
+from puzzles.task import get_task
 
 
 @pytest.fixture(scope="module")
 def sudoku4():
     puzzles, solutions, _ = sudoku.generate_many(40, seed=5, box=2, progress=False)
-    return sudoku_spec(4), PuzzleSet(puzzles, solutions, "test")
+    return get_task("sudoku").spec(4), PuzzleSet(puzzles, solutions, "test")
 
 
 @pytest.fixture(scope="module")
 def sudoku9():
     puzzles, solutions, _ = sudoku.generate_many(6, seed=6, box=3, progress=False)
-    return sudoku_spec(9), PuzzleSet(puzzles, solutions, "test")
+    return get_task("sudoku").spec(9), PuzzleSet(puzzles, solutions, "test")
 
 
 @pytest.fixture(scope="module")
 def maze4():
     puzzles, solutions, _ = maze.generate_many(30, seed=7, h=4, progress=False)
-    return maze_spec(4), PuzzleSet(puzzles, solutions, "test")
+    return get_task("maze").spec(4), PuzzleSet(puzzles, solutions, "test")
 
 
 def _equal(a: dict, b: dict) -> bool:
@@ -181,7 +182,7 @@ def test_device_batches_for_mazes(maze4):
 def test_size_mix_alternates_grid_sizes_with_about_equal_cells():
     from models.data import SizeMix, rows_for
 
-    small, big = maze_spec(2), maze_spec(4)
+    small, big = get_task("maze").spec(2), get_task("maze").spec(4)
     parts = []
     for spec in (big, small):
         p, s, _ = maze.generate_many(10, seed=3, h=spec.size, progress=False)

@@ -7,7 +7,8 @@ import torch
 
 from models.config import PRESETS, ModelConfig
 from models.denoiser import Denoiser
-from puzzles.tokens import GOAL, MAZE_MASK, START, WALL, maze_spec, sudoku_spec
+from puzzles.task import get_task
+from puzzles.tokens import GOAL, MAZE_MASK, START, WALL
 
 
 def _model(spec, pos="rowcol", **kw) -> Denoiser:
@@ -24,7 +25,7 @@ def _random_sudoku_tokens(spec, B: int, gen: torch.Generator) -> torch.Tensor:
 @pytest.mark.parametrize("pos", ["rowcol", "rope2d", "learned1d"])
 @pytest.mark.parametrize("norm,mlp", [("layernorm", "gelu"), ("rmsnorm", "swiglu")])
 def test_shapes_dtype_and_pass_through(pos, norm, mlp):
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     model = _model(spec, pos, norm=norm, mlp=mlp)
     gen = torch.Generator().manual_seed(1)
     tokens = _random_sudoku_tokens(spec, 5, gen)
@@ -41,7 +42,7 @@ def test_shapes_dtype_and_pass_through(pos, norm, mlp):
 
 
 def test_pass_through_under_bf16_autocast_stays_float32():
-    spec = sudoku_spec(9)
+    spec = get_task("sudoku").spec(9)
     model = _model(spec)
     tokens = _random_sudoku_tokens(spec, 3, torch.Generator().manual_seed(2))
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -52,7 +53,7 @@ def test_pass_through_under_bf16_autocast_stays_float32():
 
 
 def test_maze_context_cells_get_finite_logits():
-    spec = maze_spec(3)
+    spec = get_task("maze").spec(3)
     model = _model(spec)
     tokens = torch.full((2, spec.num_cells), MAZE_MASK)
     tokens[:, 0] = WALL
@@ -66,7 +67,7 @@ def test_maze_context_cells_get_finite_logits():
 
 
 def test_batch_rows_are_independent():
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     model = _model(spec)
     tokens = _random_sudoku_tokens(spec, 6, torch.Generator().manual_seed(3))
     batched = model(tokens)
@@ -76,7 +77,7 @@ def test_batch_rows_are_independent():
 
 def test_attention_is_bidirectional():
     """Changing the last cell changes the first masked cell's logits (no causal mask)."""
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     model = _model(spec)
     tokens = torch.full((1, 16), spec.mask_id)
     other = tokens.clone()
@@ -85,34 +86,34 @@ def test_attention_is_bidirectional():
 
 
 def test_wrong_length_is_rejected():
-    model = _model(sudoku_spec(4))
+    model = _model(get_task("sudoku").spec(4))
     with pytest.raises(ValueError, match="16 cells"):
         model(torch.zeros(1, 81, dtype=torch.long))
 
 
 def test_preset_sizes():
-    tiny = Denoiser(ModelConfig.from_spec(sudoku_spec(9), "tiny")).num_parameters()
-    small = Denoiser(ModelConfig.from_spec(sudoku_spec(9), "small")).num_parameters()
+    tiny = Denoiser(ModelConfig.from_spec(get_task("sudoku").spec(9), "tiny")).num_parameters()
+    small = Denoiser(ModelConfig.from_spec(get_task("sudoku").spec(9), "small")).num_parameters()
     assert tiny < 300_000
     assert 6.0e6 < small < 6.6e6  # the EB-Sampler paper's ~6M puzzle model
     assert set(PRESETS) == {"tiny", "small"}
 
 
 def test_config_round_trip_and_validation():
-    cfg = ModelConfig.from_spec(maze_spec(4), "tiny", pos="rope2d")
+    cfg = ModelConfig.from_spec(get_task("maze").spec(4), "tiny", pos="rope2d")
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown model config keys"):
         ModelConfig.from_dict(cfg.to_dict() | {"future_knob": 1})
     with pytest.raises(ValueError, match="pos"):
-        ModelConfig.from_spec(maze_spec(4), "tiny", pos="absolute")
+        ModelConfig.from_spec(get_task("maze").spec(4), "tiny", pos="absolute")
     with pytest.raises(ValueError, match="divisible"):
-        ModelConfig.from_spec(maze_spec(4), "tiny", n_heads=5)
+        ModelConfig.from_spec(get_task("maze").spec(4), "tiny", n_heads=5)
 
 
 def test_rotary_model_takes_any_grid_and_row_column_model_refuses():
-    from puzzles.tokens import maze_spec
+    from puzzles.task import get_task
 
-    spec = maze_spec(3)
+    spec = get_task("maze").spec(3)
     rope = Denoiser(ModelConfig.from_spec(spec, "tiny", pos="rope2d")).eval()
     rowcol = Denoiser(ModelConfig.from_spec(spec, "tiny")).eval()
     assert rope.any_size and not rowcol.any_size

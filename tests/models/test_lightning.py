@@ -14,7 +14,7 @@ from models.train import default_config
 from models.validation import greedy_fill
 from puzzles import sudoku
 from puzzles.task import check_answers
-from puzzles.tokens import sudoku_spec
+from puzzles.task import get_task
 
 
 def test_mdm_loss_is_the_mean_cross_entropy_over_masked_cells():
@@ -32,7 +32,7 @@ def test_mdm_loss_is_the_mean_cross_entropy_over_masked_cells():
 
 
 def _trainer(**over) -> MDMTrainer:
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     cfg = default_config("sudoku", 4, "tiny", 0, steps=100, warmup_steps=10, **over)
     return MDMTrainer(ModelConfig.from_spec(spec, "tiny").to_dict(), cfg.to_dict())
 
@@ -76,7 +76,7 @@ def test_ema_callback_tracks_weights_and_is_what_gets_exported():
 
 
 def test_greedy_fill_one_cell_per_pass_and_keeps_givens():
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     puzzles, solutions, _ = sudoku.generate_many(8, seed=11, box=2, progress=False)
     tokens = torch.from_numpy(spec.encode_puzzle(puzzles))
     answer = torch.from_numpy(spec.encode_solution(solutions))

@@ -80,7 +80,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--size", "5"], "--size: Sudoku size must be 4, 9 or 16, got 5"),
+        (["--size", "5"], "argument --size: invalid choice: 5"),
         (["--cells", "4"], "unrecognized arguments: --cells"),
         (["--size", "4", "--steps", "0"], "argument --steps: must be a whole number >= 1"),
         (["--size", "4", "--ema", "1.5"], "argument --ema: must be a number in [0, 1)"),

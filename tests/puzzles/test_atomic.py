@@ -74,9 +74,9 @@ def test_model_file_write_failure_keeps_the_old_model(tmp_path, failing_fsync):
     from models.checkpoint import load_model, save_model
     from models.config import ModelConfig
     from models.denoiser import Denoiser
-    from puzzles.tokens import sudoku_spec
+    from puzzles.task import get_task
 
-    cfg = ModelConfig.from_spec(sudoku_spec(4), "tiny", d_model=16, n_layers=1, n_heads=2, d_ff=32)
+    cfg = ModelConfig.from_spec(get_task("sudoku").spec(4), "tiny", d_model=16, n_layers=1, n_heads=2, d_ff=32)
     torch.manual_seed(0)
     save_model(tmp_path / "model.pt", Denoiser(cfg), {"which": "old"})
     failing_fsync()

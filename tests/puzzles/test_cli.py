@@ -12,9 +12,23 @@ import pytest
 
 import unmask_cli
 from puzzles import maze, sudoku
-from puzzles.datasets import load_dataset
-from puzzles.formats import read_maze, read_sudoku, write_maze, write_sudoku
+from puzzles.atomic import atomic_write_text
+from puzzles.datasets import load_dataset, read_answers
+from puzzles.task import get_task
 from puzzles.tokens import OPEN, PATH
+
+
+# Files through the task's own text format (what the commands read and write).
+def read_sudoku(path):
+    return read_answers(path, "sudoku")
+
+
+def read_maze(path):
+    return read_answers(path, "maze")
+
+
+def write_boards(task: str, path, boards):
+    atomic_write_text(path, get_task(task).format_text(boards))
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -145,7 +159,7 @@ def test_validate_reports_each_puzzle_and_summary(tmp_path, capsys):
     answers[1] = ds.puzzles[1]  # blanks left
     r, c = np.argwhere(ds.puzzles[4] > 0)[0]
     answers[4, r, c] = answers[4, r, c] % 4 + 1  # changes a given
-    write_sudoku(tmp_path / "answers.txt", answers)
+    write_boards("sudoku", tmp_path / "answers.txt", answers)
     rc, out, _ = run(
         capsys, "validate", "sudoku", "--input", str(tmp_path / "s.npz"),
         "--solutions", str(tmp_path / "answers.txt"),
@@ -178,7 +192,7 @@ def test_validate_maze_answers_file(tmp_path, capsys):
     answers = read_maze(tmp_path / "m.solutions.txt")
     r, c = np.argwhere(answers[2] == PATH)[0]
     answers[2, r, c] = OPEN  # a gap in the path
-    write_maze(tmp_path / "answers.txt", answers)
+    write_boards("maze", tmp_path / "answers.txt", answers)
     rc, out, _ = run(
         capsys, "validate", "maze", "--input", str(tmp_path / "m.txt"),
         "--solutions", str(tmp_path / "answers.txt"),
@@ -191,7 +205,7 @@ def test_validate_maze_answers_file(tmp_path, capsys):
 def test_validate_input_errors_exit_2(tmp_path, capsys):
     gen_sudoku(capsys, tmp_path / "s.txt")
     puzzles = read_sudoku(tmp_path / "s.txt")
-    write_sudoku(tmp_path / "short.txt", read_sudoku(tmp_path / "s.solutions.txt")[:5])
+    write_boards("sudoku", tmp_path / "short.txt", read_sudoku(tmp_path / "s.solutions.txt")[:5])
     base = ["validate", "sudoku", "--input", str(tmp_path / "s.txt")]
     rc, out, err = run(capsys, *base, "--solutions", str(tmp_path / "short.txt"))
     assert rc == 2 and out == ""
@@ -202,11 +216,11 @@ def test_validate_input_errors_exit_2(tmp_path, capsys):
     rc, _, err = run(capsys, "validate", "sudoku", "--input", str(bad))
     assert rc == 2 and f"{bad}:3: bad character 'x' at column 3" in error_line(err)
 
-    write_sudoku(tmp_path / "nosol.txt", puzzles)
+    write_boards("sudoku", tmp_path / "nosol.txt", puzzles)
     rc, _, err = run(capsys, "validate", "sudoku", "--input", str(tmp_path / "nosol.txt"))
     assert rc == 2 and "holds no solutions" in error_line(err)
 
-    write_sudoku(tmp_path / "big.txt", np.zeros((12, 9, 9), dtype=np.int8))
+    write_boards("sudoku", tmp_path / "big.txt", np.zeros((12, 9, 9), dtype=np.int8))
     rc, _, err = run(capsys, *base, "--solutions", str(tmp_path / "big.txt"))
     assert rc == 2 and "9x9" in error_line(err)
 
@@ -215,9 +229,7 @@ def test_validate_input_errors_exit_2(tmp_path, capsys):
 
 
 def format_lines(boards: np.ndarray) -> str:
-    from puzzles.formats import format_sudoku_text
-
-    return format_sudoku_text(boards)
+    return get_task("sudoku").format_text(boards)
 
 
 def test_console_script_malformed_input_one_line_exit_2(tmp_path):

@@ -16,8 +16,10 @@ from puzzles.datasets import (
     split_dataset,
 )
 from puzzles.errors import UnmaskError
-from puzzles.formats import parse_maze_text, write_sudoku
-from puzzles.tokens import OPEN, PATH, maze_spec, sudoku_spec
+from puzzles.maze_text import parse_maze_text
+from puzzles.sudoku_text import format_sudoku_text
+from puzzles.tokens import OPEN, PATH
+from puzzles.task import get_task
 
 MAZE = """\
 #######
@@ -147,7 +149,7 @@ def test_sudoku_text_with_comment_header_is_not_taken_for_a_maze(tmp_path):
 def test_txt_solutions_count_mismatch_names_the_solutions_file(tmp_path):
     ds = sudoku_dataset()
     save_dataset(tmp_path / "d.txt", ds)
-    write_sudoku(tmp_path / "d.solutions.txt", ds.solutions[:4])
+    (tmp_path / "d.solutions.txt").write_text(format_sudoku_text(ds.solutions[:4]))
     with pytest.raises(UnmaskError, match=r"d\.solutions\.txt: 4 solutions .* 6 puzzles"):
         load_dataset(tmp_path / "d.txt")
 
@@ -183,7 +185,7 @@ def test_token_encoding(kind):
     """Sudoku: digit d is token d-1, blanks masked. Mazes: codes are tokens, open cells masked."""
     ds = sudoku_dataset() if kind == "sudoku" else maze_dataset()
     spec = ds.spec
-    assert spec == (sudoku_spec(9) if kind == "sudoku" else maze_spec(3))
+    assert spec == (get_task("sudoku").spec(9) if kind == "sudoku" else get_task("maze").spec(3))
     puzzle_tokens = spec.encode_puzzle(ds.puzzles)
     solution_tokens = spec.encode_solution(ds.solutions)
     assert puzzle_tokens.dtype == solution_tokens.dtype == np.int64

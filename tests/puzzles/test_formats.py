@@ -9,23 +9,39 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from puzzles.atomic import atomic_write_text
 from puzzles.errors import PuzzleFormatError
-from puzzles.formats import (
-    format_maze,
-    format_sudoku,
-    parse_maze_text,
-    parse_sudoku_records,
-    parse_sudoku_text,
-    read_maze,
-    read_sudoku,
-    read_sudoku_with_solutions,
-    read_text,
-    write_maze,
-    write_sudoku,
-)
+from puzzles.formats import read_text
+from puzzles.maze_text import format_maze, format_maze_text, parse_maze_text
+from puzzles.sudoku_text import format_sudoku, format_sudoku_text, parse_sudoku_records
 from puzzles.tokens import GOAL, OPEN, PATH, START, WALL
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+# Files through the formats' own readers and writers (what Task.parse / format_text use).
+def parse_sudoku_text(text, path="<string>", **kwargs):
+    return parse_sudoku_records(text, path, **kwargs)[0]
+
+
+def read_sudoku(path):
+    return parse_sudoku_text(read_text(path), str(path))
+
+
+def read_sudoku_with_solutions(path):
+    return parse_sudoku_records(read_text(path), str(path))
+
+
+def write_sudoku(path, boards):
+    atomic_write_text(path, format_sudoku_text(boards))
+
+
+def read_maze(path):
+    return parse_maze_text(read_text(path), str(path))
+
+
+def write_maze(path, grids):
+    atomic_write_text(path, format_maze_text(grids))
 
 
 def pattern_grid(n: int) -> np.ndarray:

@@ -19,7 +19,8 @@ import pytest
 import torch
 
 from puzzles import maze, sudoku
-from puzzles.tokens import GOAL, PATH, START, WALL, maze_spec, sudoku_spec
+from puzzles.tokens import GOAL, PATH, START, WALL
+from puzzles.task import get_task
 
 # --- Sudoku ------------------------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ def _random_sudoku_boards(n: int, count: int, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize("n", [4, 9])
 def test_sudoku_partial_check_matches_brute_force(n):
-    spec = sudoku_spec(n)
+    spec = get_task("sudoku").spec(n)
     boards = _random_sudoku_boards(n, 40 if n == 4 else 12, seed=n)
     check = spec.family.partial_check(spec, torch.from_numpy(boards))
     assert check.conflict.shape == boards.shape and check.allowed.shape == (*boards.shape, n)
@@ -134,7 +135,7 @@ def test_sudoku_partial_check_matches_brute_force(n):
 
 
 def test_sudoku_partial_check_of_a_solved_board_and_a_clash():
-    spec = sudoku_spec(9)
+    spec = get_task("sudoku").spec(9)
     grid = sudoku.random_grid(np.random.default_rng(0), 3).reshape(1, -1).astype(np.int64) - 1
     ok = spec.family.partial_check(spec, torch.from_numpy(grid))
     assert not ok.conflict.any() and not ok.violated.any()
@@ -218,7 +219,7 @@ def _maze_brute(tokens: np.ndarray, h: int, w: int, mask_id: int):
 
 def _random_maze_boards(cells: int, count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    spec = maze_spec(cells)
+    spec = get_task("maze").spec(cells)
     puzzles, solutions, _ = maze.generate_many(count, seed, cells, workers=1, progress=False)
     rows = []
     for p, s in zip(spec.encode_puzzle(puzzles), spec.encode_solution(solutions), strict=True):
@@ -231,7 +232,7 @@ def _random_maze_boards(cells: int, count: int, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize("cells", [2, 3, 4])
 def test_maze_partial_check_matches_brute_force(cells):
-    spec = maze_spec(cells)
+    spec = get_task("maze").spec(cells)
     boards = _random_maze_boards(cells, 30, seed=cells)
     check = spec.family.partial_check(spec, torch.from_numpy(boards))
     h, w = spec.height, spec.width
@@ -248,7 +249,7 @@ def test_maze_partial_check_matches_brute_force(cells):
 
 
 def test_maze_solution_has_no_conflict_and_a_branch_has_one():
-    spec = maze_spec(5)
+    spec = get_task("maze").spec(5)
     _, solutions, _ = maze.generate_many(5, 9, 5, workers=1, progress=False)
     tokens = torch.from_numpy(spec.encode_solution(solutions))
     assert not spec.family.partial_check(spec, tokens).violated.any()

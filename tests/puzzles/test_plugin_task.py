@@ -19,7 +19,8 @@ sys.path.insert(0, str(PLUGINS))
 
 import latin_task  # noqa: E402  (registers the "latin" task)
 
-from puzzles.task import check_answers, generate_many, get_task, task_names  # noqa: E402
+from puzzles.generate import generate_many  # noqa: E402
+from puzzles.task import check_answers, get_task, task_names  # noqa: E402
 
 
 def test_the_family_is_registered_and_its_checks_are_exact():
@@ -43,6 +44,7 @@ def test_the_family_is_registered_and_its_checks_are_exact():
 
 def test_generate_train_solve_validate_animate_through_the_api(tmp_path):
     from models.checkpoint import load_model
+    from models.config import Runtime
     from models.train import default_config, run
     from puzzles.datasets import Dataset, load_dataset, save_dataset
     from sampling.samplers import EBSampler
@@ -59,7 +61,7 @@ def test_generate_train_solve_validate_animate_through_the_api(tmp_path):
 
     cfg = default_config("latin", 4, "tiny", 0, steps=20, batch_size=16, train_size=60,
                          val_size=8, val_every=10, num_workers=0)  # fmt: skip
-    run(cfg, tmp_path / "run", progress=False)
+    run(cfg, tmp_path / "run", runtime=Runtime(progress=False))
     loaded = load_model(tmp_path / "run" / "model.pt", task="latin", size=4)
     report = solve_puzzles(loaded.model, spec, puzzles, EBSampler(0.01))
     assert report.n == 40 and len(report.reasons) == 40  # 20 steps: any accuracy will do

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from puzzles.tokens import spec_for
+from puzzles.task import get_task
+from sampling.options import SolveOptions
 from sampling.samplers import EBSampler, RandomSampler
 from sampling.solve import check_answers, solve_puzzles, solve_tokens
 from unmask_cli import main
@@ -42,8 +43,8 @@ def _save_tiny(path, spec):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, oracle):
     d = tmp_path_factory.mktemp("cli")
-    _save_tiny(d / "s4.pt", spec_for("sudoku", 4))
-    _save_tiny(d / "m2.pt", spec_for("maze", 2))
+    _save_tiny(d / "s4.pt", get_task("sudoku").spec(4))
+    _save_tiny(d / "m2.pt", get_task("maze").spec(2))
     g = torch.Generator().manual_seed(0)
     puzzles, _ = oracle.random_puzzles(12, 8, generator=g)
     lines = ["".join("." if v == 4 else str(v + 1) for v in row) for row in puzzles.tolist()]
@@ -86,12 +87,13 @@ def test_solve_sudoku_writes_answers_and_stats(files, capsys):
 
 @pytest.mark.parametrize("task", ["sudoku", "maze"])
 def test_search_takes_the_family_branch_entropy_unless_given(files, capsys, task):
-    from puzzles.task import get_task
+    from sampling.search import branch_entropy_for
 
     d, _ = files
     data, model = (d / "s4.txt", d / "s4.pt") if task == "sudoku" else (d / "m2.txt", d / "m2.pt")
+    assert branch_entropy_for(task) == {"sudoku": 0.02, "maze": 0.001}[task]
     for extra, want in (
-        ((), get_task(task).search_branch_entropy),
+        ((), branch_entropy_for(task)),
         (("--branch-entropy", "0.3"), 0.3),
     ):
         rc, _, _ = run(
@@ -232,21 +234,20 @@ def test_input_and_model_errors_exit_2(files, capsys, tmp_path):
 
 
 def test_solve_is_independent_of_batch_size(oracle, make_puzzles):
-    spec = spec_for("sudoku", 4)
+    spec = get_task("sudoku").spec(4)
     tokens = make_puzzles(40, 3, seed=9)
     boards = spec.decode(tokens.numpy())
     runs = [
-        solve_puzzles(
-            oracle, spec, boards, RandomSampler(2), batch_size=bs, temperature=1.0, seed=4,
-            retries=1,
-        )
+        solve_puzzles(oracle, spec, boards, SolveOptions(
+            sampler=RandomSampler(2), batch_size=bs, temperature=1.0, seed=4, retries=1))
         for bs in (7, 64)
     ]  # fmt: skip
     assert np.array_equal(runs[0].answers, runs[1].answers)
     assert np.array_equal(runs[0].nfe, runs[1].nfe)
     assert runs[0].reasons == runs[1].reasons
     assert runs[0].reasons == check_answers(spec, boards, runs[0].answers)
-    traces = [solve_tokens(oracle, spec, tokens, EBSampler(0.7), batch_size=bs) for bs in (5, 40)]
+    traces = [solve_tokens(oracle, spec, tokens, SolveOptions(sampler=EBSampler(0.7), batch_size=bs))
+              for bs in (5, 40)]  # fmt: skip
     for name in ("tokens", "reveal_step", "nfe", "entropy"):
         assert torch.equal(
             getattr(traces[0], name).nan_to_num(-1), getattr(traces[1], name).nan_to_num(-1)

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from sampling.samplers import DUSSampler, coarse_to_fine_2d, dilated_groups_2d, dyadic_group
+from sampling.dilation import coarse_to_fine_2d, dilated_groups_2d, dyadic_group
+from sampling.samplers import DUSSampler
 
 
 def test_dyadic_groups_of_a_block_of_8():

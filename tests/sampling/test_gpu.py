@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from puzzles.tokens import spec_for
+from puzzles.task import get_task
 from sampling import rng
 from sampling.oracle import ExactSudokuDenoiser
 from sampling.samplers import DUSSampler, EBSampler, RandomSampler, ThresholdSampler, TopKSampler
 from sampling.solve import solve_tokens
+from sampling.options import SolveOptions
 
 pytestmark = [
     pytest.mark.gpu,
@@ -76,7 +77,7 @@ def test_tempered_batched_run_equals_row_by_row_runs_on_cuda(sampler, make_puzzl
 def test_search_on_cuda_matches_the_cpu(make_puzzles):
     from sampling.search import Search
 
-    spec = spec_for("sudoku", 4)
+    spec = get_task("sudoku").spec(4)
     puzzles = torch.cat([make_puzzles(16, c, seed=c) for c in range(3, 9, 2)])
     oracle = ExactSudokuDenoiser(smoothing=0.5)
 
@@ -101,16 +102,8 @@ def test_compiled_path_gives_the_eager_answers_but_at_near_ties():
     loaded = load_model(None, task="sudoku", size=9, device="cuda")
     tokens = torch.from_numpy(loaded.spec.encode_puzzle(ds.puzzles[:512]))
     runs = {
-        c: solve_tokens(
-            loaded.model,
-            loaded.spec,
-            tokens,
-            EBSampler(0.01),
-            batch_size=256,
-            device="cuda",
-            record=False,
-            compile=c,
-        )  # fmt: skip
+        c: solve_tokens(loaded.model, loaded.spec, tokens, SolveOptions(
+            sampler=EBSampler(0.01), batch_size=256, device="cuda", compile=c), record=False)
         for c in (False, True)
     }
     differ = int((runs[False].tokens != runs[True].tokens).any(1).sum())
@@ -121,12 +114,13 @@ def test_bf16_solve_with_a_denoiser_on_cuda():
     from models.config import ModelConfig
     from models.denoiser import Denoiser
 
-    spec = spec_for("sudoku", 9)
+    spec = get_task("sudoku").spec(9)
     model = Denoiser(ModelConfig.from_spec(spec, "tiny")).cuda().eval()
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, 9, (300, 81), generator=g)
     tokens[torch.rand(300, 81, generator=g) < 0.6] = spec.mask_id
-    res = solve_tokens(model, spec, tokens, EBSampler(1.0), batch_size=128, device="cuda")
+    res = solve_tokens(model, spec, tokens, SolveOptions(sampler=EBSampler(1.0), batch_size=128,
+                                                         device="cuda"))  # fmt: skip
     masked = tokens == spec.mask_id
     assert res.tokens.device.type == "cpu"
     assert torch.equal(res.tokens[~masked], tokens[~masked])

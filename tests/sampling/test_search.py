@@ -9,7 +9,7 @@ import torch
 
 from puzzles import maze, sudoku
 from puzzles.task import check_answers
-from puzzles.tokens import maze_spec, sudoku_spec
+from puzzles.task import get_task
 from sampling.samplers import (
     DUSSampler,
     EBSampler,
@@ -47,7 +47,7 @@ class Counting:
 def sudoku4():
     """30 uniquely solvable 4x4 puzzles and their spec."""
     puzzles, _, _ = sudoku.generate_many(30, seed=77, box=2, workers=1, progress=False)
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     return spec, puzzles, torch.from_numpy(spec.encode_puzzle(puzzles))
 
 
@@ -97,7 +97,7 @@ def test_backtrack_with_a_bad_model_still_solves_every_unique_puzzle(sampler, su
 
 
 def test_backtrack_solves_every_3x3_maze_with_a_bad_model(toy_model):
-    spec = maze_spec(3)
+    spec = get_task("maze").spec(3)
     puzzles, _, _ = maze.generate_many(40, seed=21, h=3, w=3, workers=1, progress=False)
     puzzles = np.concatenate(
         [puzzles, maze.generate_many(20, 22, 3, extra_openings=0.5, workers=1, progress=False)[0]]
@@ -112,7 +112,7 @@ def test_backtrack_solves_every_3x3_maze_with_a_bad_model(toy_model):
 
 
 def test_an_unsolvable_puzzle_is_exhausted_never_solved(oracle):
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     # givens that clash nowhere yet leave cell r1c1 with no digit: 1 2 in row 1, 3 and 4 below
     board = np.zeros((1, 4, 4), dtype=np.int8)
     board[0, 0, 2], board[0, 0, 3], board[0, 1, 0], board[0, 2, 0] = 1, 2, 3, 4
@@ -160,7 +160,7 @@ def test_remask_never_returns_an_invalid_answer_and_helps(sudoku4, bad):
 def test_constrain_gives_forced_cells_zero_entropy():
     """A model that knows nothing (uniform logits): with --constrain the cells the rules force
     have entropy 0, and EB at gamma 0 takes them all in its first pass."""
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     board = np.array([[[1, 2, 3, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]], dtype=np.int8)
     tokens = torch.from_numpy(spec.encode_puzzle(board))
 
@@ -180,7 +180,7 @@ def test_propagate_fills_forced_cells_before_the_pass_and_without_one():
     """--propagate fills what the rules force before the model is called: a 4x4 Sudoku with one
     blank is completed at NFE 0 (no forward pass at all), and on a board with forced and free
     cells the first pass already sees the forced cells filled (plain --constrain does not)."""
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     solution = np.array([[[1, 2, 3, 4], [3, 4, 1, 2], [2, 1, 4, 3], [4, 3, 2, 1]]], dtype=np.int8)
     one_blank = solution.copy()
     one_blank[0, 0, 3] = 0

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from puzzles.tokens import GOAL, OPEN, PATH, START, WALL, maze_spec, sudoku_spec
-from sampling.base import SampleResult
+from puzzles.tokens import GOAL, OPEN, PATH, START, WALL
+from puzzles.task import get_task
+from sampling.step import SampleResult
 
 
 def sudoku_grid_tokens(n: int) -> np.ndarray:
@@ -54,7 +55,7 @@ def synth_sudoku(n: int = 9, seed: int = 0, given_frac: float = 0.35, per_step=(
     masked = rng.random(n * n) >= given_frac
     order_rng = np.random.default_rng([seed, per_step[0], per_step[1]])
     reveal, _ = reveal_order(order_rng, masked, per_step)
-    return sudoku_spec(n), result_from(tokens, reveal, order_rng)
+    return get_task("sudoku").spec(n), result_from(tokens, reveal, order_rng)
 
 
 def synth_maze(seed: int = 0, per_step=(1, 4)):
@@ -77,7 +78,7 @@ def synth_maze(seed: int = 0, per_step=(1, 4)):
         solution[r * 7 + c] = PATH
     rng = np.random.default_rng([seed, per_step[0], per_step[1]])
     reveal, _ = reveal_order(rng, puzzle == OPEN, per_step)
-    return maze_spec(3), result_from(solution, reveal, rng)
+    return get_task("maze").spec(3), result_from(solution, reveal, rng)
 
 
 @pytest.fixture
@@ -100,19 +101,21 @@ def tiny_files(tmp_path_factory):
     from models.config import ModelConfig
     from models.denoiser import Denoiser
     from puzzles import maze, sudoku
-    from puzzles.formats import write_maze, write_sudoku
+    from puzzles.maze_text import format_maze_text
+    from puzzles.sudoku_text import format_sudoku_text
 
     root = tmp_path_factory.mktemp("viz_inputs")
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     files = {}
-    for spec in (sudoku_spec(4), maze_spec(3)):
+    for spec in (get_task("sudoku").spec(4), get_task("maze").spec(3)):
         cfg = ModelConfig.from_spec(spec, "tiny", d_model=32, n_layers=1, n_heads=2, d_ff=64)
         path = root / f"{spec.task}.pt"
         save_model(path, Denoiser(cfg), {"note": "random init, for tests"})
         files[f"{spec.task}_model"] = path
-    write_sudoku(root / "sudoku.txt", np.stack([sudoku.generate(rng, 2).puzzle for _ in range(2)]))
-    write_maze(root / "maze.txt", np.stack([maze.generate(rng, 3)[0] for _ in range(2)]))
+    boards = np.stack([sudoku.generate(rng, 2).puzzle for _ in range(2)])
+    (root / "sudoku.txt").write_text(format_sudoku_text(boards))
+    (root / "maze.txt").write_text(format_maze_text(np.stack([maze.generate(rng, 3)[0] for _ in range(2)])))
     files["sudoku_puzzles"] = root / "sudoku.txt"
     files["maze_puzzles"] = root / "maze.txt"
     return files

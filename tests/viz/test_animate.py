@@ -202,11 +202,11 @@ def _search_trace():
     """A real search on 4x4 puzzles with a mostly wrong state-dependent model, and a row that
     backtracked."""
     from puzzles import sudoku
-    from puzzles.tokens import sudoku_spec
+    from puzzles.task import get_task
     from sampling.samplers import EBSampler
     from sampling.search import Search
 
-    spec = sudoku_spec(4)
+    spec = get_task("sudoku").spec(4)
     puzzles, _, _ = sudoku.generate_many(8, seed=4, box=2, workers=1, progress=False)
     W = torch.randint(-4, 5, (16, 4, 16, 5), generator=torch.Generator().manual_seed(3)).float()
 
@@ -227,7 +227,7 @@ def test_search_frames_show_every_pass_and_every_take_back():
     spec, res, row = _search_trace()
     trace = row_trace(res, row)
     states = frame_states(trace)
-    events = trace.frames
+    events = trace.events
     passes = [f.nfe for f in events]
     assert passes == sorted(passes) and passes[-1] == trace.nfe
     assert len(states) == len(events) + 1
@@ -247,7 +247,7 @@ def test_search_animation_incremental_frames_equal_full_redraws(tmp_path):
     spec, res, row = _search_trace()
     trace = row_trace(res, row)
     anim = A.AnimationFigure(spec, [trace], ["eb+backtrack"], hold_frames=0)
-    assert anim.num_frames == len(trace.frames) + 1
+    assert anim.num_frames == len(trace.events) + 1
     for f in range(anim.num_frames):
         anim.show(f)
         fast = anim.rgb()
@@ -257,4 +257,4 @@ def test_search_animation_incremental_frames_equal_full_redraws(tmp_path):
             np.testing.assert_array_equal(fast, ref.rgb(), err_msg=f"frame {f}")
             ref.close()
     info = A.write_animation(spec, [trace], ["eb+backtrack"], tmp_path / "s.gif", progress=False)
-    assert info.num_frames == len(trace.frames) + 1 + 4
+    assert info.num_frames == len(trace.events) + 1 + 4

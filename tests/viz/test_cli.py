@@ -115,7 +115,7 @@ def test_plot_bench_and_training(tmp_path):
     [
         (["--index", "7"], "no puzzle #7"),
         (["--sampler", "eb", "--k", "2"], "--k applies to --sampler topk or random"),
-        (["--compare", "topk:k=0"], "k must be"),
+        (["--compare", "topk:k=0"], "must be a whole number >= 1"),
         (["--compare", "magic"], "unknown sampler"),
         (["--compare", "topk", "--gamma", "0.1"], "--gamma does not combine with --compare"),
         (["--fps", "0"], "--fps"),

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from puzzles.errors import UnmaskError
-from sampling.base import SampleResult
+from sampling.step import SampleResult
 from viz.trace import frame_states, frame_steps, row_trace, state_at
 
 
