@@ -177,12 +177,21 @@ def test_search_cells_say_whether_they_were_branch_points(opened, files, puzzles
     page = opened(files["view"])
     ri, run = next((i, r) for i, r in enumerate(puzzles["sudoku"]["runs"]) if r["search"])
     page.run_tab(ri)
-    ev = run["events"][0]
-    page.go(1)
-    for cell, _ in ev["set"][:4]:
-        page.page.hover(f'.board [data-cell="{cell}"]')
-        want = "yes" if ev["info"][str(cell)]["branch"] else "no"
-        assert page.page.inner_text("#ci-branch") == want
+    seen = set()
+    for k, ev in enumerate(run["events"][:4], start=1):
+        if ev["kind"] != "pass":
+            continue
+        page.go(k)
+        for cell, _ in ev["set"]:
+            page.page.hover(f'.board [data-cell="{cell}"]')
+            want = "yes" if ev["info"][str(cell)]["branch"] else "no"
+            assert page.page.inner_text("#ci-branch") == want
+            seen.add(want)
+            has_mark = (
+                "bp" in page.page.get_attribute(f'.board [data-cell="{cell}"]', "class").split()
+            )
+            assert has_mark == (want == "yes")
+    assert seen == {"yes", "no"}
 
 
 def test_rule_panel_takes_the_recorded_cells(opened, files, puzzles):

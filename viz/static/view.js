@@ -49,6 +49,8 @@
   const rc = (pz, c) => "r" + (Math.floor(c / pz.width) + 1) + "c" + ((c % pz.width) + 1);
   const sym = (pz, t) => (t == null || t < 0 ? "" : pz.symbols[t] != null ? pz.symbols[t] : String(t));
   const MAZE = { OPEN: 0, PATH: 1, WALL: 2, START: 3, GOAL: 4 };
+  const MAZE_NAMES = ["open", "path", "wall", "start", "goal"];
+  const valueName = (pz, t) => (pz.renderer === "maze" && MAZE_NAMES[t] ? MAZE_NAMES[t] + " (" + sym(pz, t) + ")" : sym(pz, t));
 
   // --- a run, folded: the board after every event ----------------------------------------
   function prep(pz, run) {
@@ -172,6 +174,16 @@
         ? "cells forced by the rules: no forward pass, no sampler rule"
         : ev.kind + ": the search, not the sampler, chose these cells";
       panel.append(h("p", { class: "muted", text: "Event " + k + " is " + what + "." }));
+      if (ev && ev.kind === "backtrack") {
+        const P = prep(pz, run), st = cellState(P, k, ev.cell), before = P.boards[k - 1][ev.cell];
+        if (st.inf) {
+          const list = h("ol", { class: "alternatives" });
+          for (const [t, p] of st.inf.top)
+            list.append(h("li", { class: t === ev.token ? "now" : t === before ? "was" : "" },
+              sym(pz, t) + "  (p " + fmt(p, 3) + ")" + (t === before ? " — taken back" : t === ev.token ? " — tried now" : "")));
+          panel.append(h("p", { text: "Branch cell " + rc(pz, ev.cell) + ": its values by probability at its reveal (event " + st.event + "):" }), list);
+        }
+      }
       return;
     }
     const R = rule(run, ev);
@@ -204,7 +216,7 @@
         svg.append(s("text", { x: ml - 4, y: y(v) + 3, class: "tick", "text-anchor": "end" }, String(v)));
       }
     }
-    const bw = pw / show, taken = new Set(R.taken);
+    const bw = Math.min(pw / show, 18), taken = new Set(R.taken);
     vals.forEach((v, i) => {
       const c = ev.order[i], top = Math.min(y(v), mt + ph - 1);
       const bar = s("rect", { x: ml + i * bw + bw * 0.1, width: Math.max(0.6, bw * 0.8), y: top, height: mt + ph - top,
@@ -307,6 +319,13 @@
       h("span", { class: "muted", text: color === "prob" ? "  (bright = unsure)" : color === "entropy" ? "  (bright = unsure)" : "" }));
   }
 
+  function marks(run) {
+    const key = (cls, text) => [h("span", { class: "mark" }, h("span", { class: "mark-key " + cls }), " " + text)];
+    return h("p", { class: "legend-line marks" }, ...key("current", "set by this event"), ...key("taken-back", "taken back"),
+      ...(run.search ? key("branch-cell", "branch cell").concat(key("bp", "branch point")) : []),
+      ...key("wrong", "first wrong cell (final board)"));
+  }
+
   function verdict(run) {
     return run.valid ? h("span", { class: "verdict ok", text: "✓ valid" })
       : h("span", { class: "verdict bad", text: "✗ refused: " + (run.reason || "invalid") });
@@ -353,10 +372,10 @@
       panel.append(h("h3", { id: "ci-cell", text: "Cell " + rc(pz, c) + " (#" + c + ")" + (pinned ? " — pinned" : "") }));
       const rows = [];
       const add = (key, label, value) => rows.push(h("dt", { text: label }), h("dd", { id: "ci-" + key, text: value }));
-      if (st.given) add("state", "state", "given: " + (sym(pz, st.token) || st.token));
+      if (st.given) add("state", "state", "given: " + valueName(pz, st.token));
       else if (st.masked) add("state", "state", "masked at event " + k);
       else {
-        add("state", "value", sym(pz, st.token));
+        add("state", "value", valueName(pz, st.token));
         const setEv = st.setEv;
         add("pass", "set by", "event " + st.setEvent + " (" + setEv.kind + ", nfe " + setEv.nfe + ")" +
           (st.event && st.event !== st.setEvent ? "; scores from the pass of event " + st.event : ""));
@@ -364,7 +383,7 @@
         add("prob", "probability", fmt(st.prob, 4));
         if (P.run.search) add("branch", "branch point", st.inf && st.inf.branch ? "yes" : "no");
       }
-      if (pz.solution && pz.puzzle[c] < 0) add("solution", "answer", sym(pz, pz.solution[c]));
+      if (pz.solution && pz.puzzle[c] < 0) add("solution", "answer", valueName(pz, pz.solution[c]));
       panel.append(h("dl", {}, ...rows));
       if (st.inf) {
         const table = h("table", { class: "top3" }, h("tr", {}, h("th", { text: "value" }), h("th", { text: "prob." }), h("th")));
@@ -372,7 +391,7 @@
           const bar = h("span", { class: "pbar" });
           bar.style.width = Math.max(1, Math.round(p * 80)) + "px";
           table.append(h("tr", { class: "top-row" + (t === st.token ? " placed" : ""), "data-token": t },
-            h("td", { class: "top-token", text: sym(pz, t) }), h("td", { class: "top-prob", "data-prob": p, text: fmt(p, 4) }), h("td", {}, bar)));
+            h("td", { class: "top-token", text: valueName(pz, t) }), h("td", { class: "top-prob", "data-prob": p, text: fmt(p, 4) }), h("td", {}, bar)));
         }
         panel.append(h("p", { class: "muted", text: "Top values when it was revealed:" }), table);
       }
@@ -407,9 +426,10 @@
     const cellInfo = cellPanel();
     if (intro) root.append(intro);
     root.append(
-      h("div", { class: "controls" }, picker ? h("label", {}, "Puzzle ", picker) : null, runTabs,
+      h("div", { class: "controls" }, picker ? h("label", {}, "Puzzle ", picker) : null,
         h("label", { class: "toggle" }, compareBox, " compare runs"), h("label", { class: "step-by" }, "step ", stepBy),
         h("label", {}, "colour ", colorBy)),
+      h("div", { class: "controls" }, h("span", { class: "muted", text: "Run" }), runTabs),
       h("div", { class: "transport" }, btn("first", "|◀", "first event (Home)", () => go(0)), btn("back", "◀", "step back (Left)", () => step(-1)),
         playBtn, btn("forward", "▶", "step forward (Right)", () => step(1)), btn("last", "▶|", "last event (End)", () => go(Infinity)),
         slider, index, kindEl),
@@ -449,7 +469,7 @@
           h("div", { class: "main-col" },
             h("div", { class: "run-head" }, h("strong", { text: P.run.label }), " ", searchTag(P.run), " ", verdict(P.run),
               h("span", { class: "muted", text: "  " + P.run.nfe + " NFE, " + P.E + " events" })),
-            h("div", { id: "timeline" }, strip), board, note, legend(p, S.color)),
+            h("div", { id: "timeline" }, strip), board, note, legend(p, S.color), marks(P.run)),
           h("div", { class: "side-col" }, cellInfo, rulePanel));
         slider.max = P.E;
         S.k = Math.min(S.k, P.E);
