@@ -701,12 +701,12 @@
       g.append(c, s("text", { x: lx, y: ly, class: "point-label" }, r.sampler));
       const show = () => {
         tip.textContent = "";
-        tip.append(h("strong", { text: r.sampler }),
+        tip.append(...[h("strong", { text: r.sampler }),
           h("div", { text: "accuracy " + pct(r.accuracy) + " (" + r.solved + "/" + r.n + ")" }),
           h("div", { text: "mean NFE " + fmt(r.mean_nfe, 4) + (r.median_nfe != null ? ", median " + fmt(r.median_nfe, 4) : "") }),
           r.speedup_nfe != null ? h("div", { text: "NFE speed-up " + fmt(r.speedup_nfe, 3) + "×" }) : null,
           r.puzzles_per_second != null ? h("div", { text: fmt(r.puzzles_per_second, 3) + " puzzles/s" }) : null,
-          r.validator_in_loop ? h("div", { class: "muted", text: "rules in the loop" }) : null);
+          r.validator_in_loop ? h("div", { class: "muted", text: "rules in the loop" }) : null].filter(Boolean));
         tip.hidden = false;
         tip.style.left = Math.min(W - 160, x(r.mean_nfe) + 14) + "px";
         tip.style.top = Math.max(0, y(r.accuracy) - 10) + "px";
