@@ -267,6 +267,22 @@ def test_search_view_shows_the_backtrack(opened, files, puzzles):
     assert "search" in page.page.inner_text("#rule-panel")
 
 
+def test_remask_events(opened, tmp_path, puzzles):
+    puzzle = dict(puzzles["grid"])
+    puzzle["runs"] = [vp.with_remask(puzzle["runs"][1], 2)]  # the DUS run, remasked after pass 2
+    run = puzzle["runs"][0]
+    page = opened(html.write_page(tmp_path / "remask.html", vp.view_payload([puzzle])))
+    shown = page.boards_over_events(len(run["events"]))
+    assert shown == [expected(puzzle, run, k) for k in range(len(run["events"]) + 1)]
+    assert page.page.get_attribute('#timeline .tick[data-event="3"]', "data-kind") == "remask"
+    page.go(3)
+    assert page.page.get_attribute("#event-kind", "data-kind") == "remask"
+    for cell in run["events"][2]["unset"]:
+        assert "taken-back" in page.page.get_attribute(f'.board [data-cell="{cell}"]', "class")
+    page.go(4)  # the pass again: the rule panel works after a remask
+    assert page.page.get_attribute("#rule-panel", "data-agrees") == "true"
+
+
 def test_final_board_marks_the_refusal_and_the_first_wrong_cell(opened, files, puzzles):
     page = opened(files["view"])
     run = puzzles["sudoku"]["runs"][0]

@@ -200,6 +200,26 @@ def simulate_run(
     return run
 
 
+def with_remask(run: dict, j: int) -> dict:
+    """A copy of ``run`` as a remask search: after pass ``j`` (1-based event) its cells are masked
+    again and the same pass runs once more (one more forward pass; the rest is unchanged)."""
+    import copy
+
+    out = copy.deepcopy(run)
+    ev = out["events"][j - 1]
+    assert ev["kind"] == "pass"
+    remask = {"kind": "remask", "nfe": ev["nfe"], "set": [], "unset": [c for c, _ in ev["set"]]}
+    again = copy.deepcopy(ev)
+    later = out["events"][j:]
+    for e in [again, *later]:
+        e["nfe"] += 1
+    out["events"] = out["events"][:j] + [remask, again] + later
+    out["nfe"] += 1
+    out["search"] = {"mode": "remask", "branch_entropy": 0.02, "max_nfe": 200}
+    out["label"] += "+remask"
+    return out
+
+
 # --- puzzles -----------------------------------------------------------------------------------
 
 EB = ("eb", {"gamma": 0.01, "proxy": "entropy"})
