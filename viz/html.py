@@ -15,6 +15,7 @@ Nothing here runs a sampler: the payload is built from recorded traces.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import html
 import json
@@ -336,18 +337,22 @@ def _info(info, where: _Check, L: int, nv: int) -> None:
 # --- compaction --------------------------------------------------------------------------------
 
 
+_EXACT = ("sampler", "search")  # a rule's knobs (gamma, tau, branch_entropy) are never rounded
+
+
 def _round(x, digits: int = SIGNIFICANT):
     if isinstance(x, float):
         return float(f"{x:.{digits}g}") if math.isfinite(x) else x
     if isinstance(x, list):
         return [_round(v, digits) for v in x]
     if isinstance(x, dict):
-        return {k: _round(v, digits) for k, v in x.items()}
+        return {k: copy.deepcopy(v) if k in _EXACT else _round(v, digits) for k, v in x.items()}
     return x
 
 
 def compact_payload(payload: dict, digits: int = SIGNIFICANT) -> dict:
-    """A copy of a valid payload with every float rounded to ``digits`` significant digits and,
+    """A copy of a valid payload with every float rounded to ``digits`` significant digits (but a
+    run's ``sampler`` and ``search`` knobs, which the page's rules use as given) and,
     in each pass, ``proxy`` dropped where it equals what the page derives without it
     (``entropy`` for proxy=entropy, minus ``confidence`` for proxy=confidence)."""
     out = _round(payload, digits)

@@ -111,6 +111,9 @@ def test_compact_rounds_floats_and_drops_derivable_proxies(sudoku):
     assert ev2["entropy"][0] == 0.1235
     assert "proxy" not in ev2  # proxy=entropy: the page uses the entropies
     assert payload["puzzles"][0]["runs"][0]["events"][0]["entropy"][0] == 0.123456789  # a copy
+    payload["puzzles"][0]["runs"][0]["sampler"]["gamma"] = 0.0123456789
+    out = html.compact_payload(payload)
+    assert out["puzzles"][0]["runs"][0]["sampler"]["gamma"] == 0.0123456789  # knobs stay exact
     grid = html.compact_payload(vp.view_payload([vp.grid_puzzle(0)]))
     margin = grid["puzzles"][0]["runs"][0]
     assert margin["sampler"]["proxy"] == "margin"
