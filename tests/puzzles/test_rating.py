@@ -23,6 +23,7 @@ from puzzles import rating, sudoku
 from puzzles.datasets import load_dataset
 from puzzles.rating import mrv, rate, solution_first
 from puzzles.sudoku import check_answer, generate, random_grid, solve, symmetry_permutation
+from puzzles.task import generate_many, get_task
 
 SUDOKU17 = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "sudoku17_2000.txt"
 
@@ -299,3 +300,76 @@ def test_rate_rejects_malformed_boards_and_limits(bad):
         rate(bad)
     with pytest.raises(ValueError):
         rate(np.zeros((4, 4), np.int8), limit=0)
+
+
+# --- generating hard puzzles ---------------------------------------------------------------------
+
+
+def test_min_guesses_zero_is_the_plain_generator():
+    a_rng, b_rng = np.random.default_rng(11), np.random.default_rng(11)
+    a, b = generate(a_rng, 3), generate(b_rng, 3, min_guesses=0)
+    assert np.array_equal(a.puzzle, b.puzzle) and a.difficulty == b.difficulty
+    assert b.rating is None and b.draws == 1
+    assert a_rng.integers(2**62) == b_rng.integers(2**62)  # the same use of the stream
+
+
+def test_min_guesses_keeps_the_first_draw_that_rates_high_enough():
+    gen = generate(np.random.default_rng(12), 3, min_guesses=60)
+    r = rate(gen.puzzle)
+    assert (gen.rating.guesses, gen.rating.backtracks) == (r.guesses, r.backtracks)
+    assert gen.rating.guesses >= 60 and np.array_equal(gen.rating.solution, gen.solution)
+    replay = np.random.default_rng(12)
+    draws = [generate(replay, 3) for _ in range(gen.draws)]
+    assert [rate(d.puzzle).guesses >= 60 for d in draws] == [False] * (gen.draws - 1) + [True]
+    assert np.array_equal(draws[-1].puzzle, gen.puzzle)
+    assert np.array_equal(draws[-1].solution, gen.solution)
+    again = generate(np.random.default_rng(12), 3, min_guesses=60)
+    assert np.array_equal(again.puzzle, gen.puzzle) and again.draws == gen.draws
+
+
+def test_min_guesses_rejects_bad_values_and_gives_up_after_max_draws():
+    rng = np.random.default_rng(0)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError):
+            generate(rng, 3, min_guesses=bad)
+    with pytest.raises(ValueError, match="5 draws"):
+        generate(rng, 2, min_guesses=1, max_draws=5)  # 4x4 puzzles need no guesses
+
+
+def test_task_records_mrv_extras_only_when_asked():
+    task = get_task("sudoku")
+    spec = task.spec(9)
+    plain = task.generate(np.random.default_rng(13), spec)
+    assert sorted(plain.extra) == [
+        "difficulty_clues", "difficulty_guesses", "difficulty_nodes", "difficulty_score",
+        "difficulty_singles_only",
+    ]  # fmt: skip
+    hard = task.generate(np.random.default_rng(13), spec, min_guesses=30)
+    r = rate(hard.puzzle)
+    assert (hard.extra["mrv_guesses"], hard.extra["mrv_backtracks"]) == (r.guesses, r.backtracks)
+    assert hard.extra["mrv_guesses"] >= 30 and hard.extra["mrv_draws"] >= 1
+    assert set(plain.extra) < set(hard.extra)
+    assert task.generator_meta(spec, {"clues": None}) == {
+        "name": "puzzles.sudoku.generate_many", "box": 3, "clues": "minimal"
+    }  # fmt: skip
+    assert task.generator_meta(spec, {"clues": None, "min_guesses": 0}) == task.generator_meta(
+        spec, {"clues": None}
+    )
+    assert task.generator_meta(spec, {"clues": None, "min_guesses": 30})["min_guesses"] == 30
+
+
+def test_generate_many_passes_min_guesses_through_the_shared_driver():
+    task = get_task("sudoku")
+    spec = task.spec(9)
+    one = generate_many(task, spec, 4, 77, workers=1, progress=False, min_guesses=25)
+    two = generate_many(task, spec, 4, 77, workers=2, progress=False, min_guesses=25)
+    puzzles, solutions, extra = one
+    assert np.array_equal(puzzles, two[0]) and np.array_equal(solutions, two[1])
+    assert all(np.array_equal(extra[k], two[2][k]) for k in extra)
+    assert (extra["mrv_guesses"] >= 25).all()
+    assert extra["mrv_guesses"].tolist() == [rate(p).guesses for p in puzzles]
+    # puzzle k is the task's generate() on the k-th child of SeedSequence(seed)
+    last = task.generate(
+        np.random.default_rng(np.random.SeedSequence(77).spawn(4)[3]), spec, min_guesses=25
+    )
+    assert np.array_equal(last.puzzle, puzzles[3])
