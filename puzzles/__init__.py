@@ -5,6 +5,8 @@ validators, text formats and datasets. Imports no model code.
                         generator ``generate_many`` and ``check_answers``
 * ``puzzles.sudoku``    Sudoku: bitmask solver, minimal-puzzle generator, validator,
                         symmetries and ``SudokuTask``
+* ``puzzles.rating``    the plain MRV Sudoku rating: guesses of a naked-singles solver, with a
+                        pluggable choice of branch cell and value order
 * ``puzzles.maze``      mazes: DFS/Wilson/Kruskal/Prim generators, shortest-path solutions,
                         validator, dihedral symmetries and ``MazeTask``
 * ``puzzles.formats``   text formats (Sudoku lines and CSV, maze blocks, the default

@@ -20,6 +20,8 @@ found. A clue that must stay never becomes removable later (fewer clues only all
 solutions), so each cell is tested once. Most tests never reach the search: the cell is a naked
 or hidden single among the remaining clues (removable), or it is the last clue left in one of
 the grid's unavoidable sets (needed). See ``benchmarks/bench_sudoku_generate.py`` for speed.
+``generate(..., min_guesses=N)`` keeps drawing puzzles until one needs N guesses or more of the
+plain MRV rating (``puzzles.rating``); ``benchmarks/make_hard_sets.py`` writes such sets.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +39,9 @@ from puzzles.generate import generate_many as _generate_many
 from puzzles.options import option
 from puzzles.task import Generated as TaskGenerated
 from puzzles.task import PartialCheck, Task, TaskSpec, register_task
+
+if TYPE_CHECKING:
+    from puzzles.rating import Rating
 
 BOXES = (2, 3, 4)
 SIZES = tuple(b * b for b in BOXES)  # 4, 9, 16
@@ -455,11 +461,18 @@ class Difficulty:
 
 @dataclass(frozen=True)
 class Generated:
-    """A generated puzzle (int8 (n, n)), its unique solution and its difficulty."""
+    """A generated puzzle (int8 (n, n)), its unique solution and its difficulty.
+
+    rating: its plain MRV rating (``puzzles.rating.rate``) when ``generate`` was asked for
+        ``min_guesses > 0``, else None (not computed).
+    draws: puzzles drawn to get this one (1 unless ``min_guesses`` rejected some).
+    """
 
     puzzle: np.ndarray
     solution: np.ndarray
     difficulty: Difficulty
+    rating: Rating | None = None
+    draws: int = 1
 
 
 def difficulty(puzzle) -> Difficulty:
@@ -661,8 +674,14 @@ def _unavoidable_sets(values: list[int], g: _Geometry) -> list[tuple[int, ...]]:
     return sorted(found)
 
 
-def generate(rng: np.random.Generator, box: int = 3, clues: int | None = None) -> Generated:
-    """A uniquely solvable puzzle with its solution and difficulty.
+def generate(
+    rng: np.random.Generator,
+    box: int = 3,
+    clues: int | None = None,
+    min_guesses: int = 0,
+    max_draws: int = 100_000,
+) -> Generated:
+    """A uniquely solvable puzzle with its solution and difficulty, drawn only from ``rng``.
 
     A random complete grid (``random_grid``) loses clues one at a time, cells visited in random
     order, each removal kept only if the solution stays unique. With ``clues=None`` every cell
@@ -671,9 +690,35 @@ def generate(rng: np.random.Generator, box: int = 3, clues: int | None = None) -
     order reaches a minimal puzzle with more than N clues first, that puzzle (the closest this
     grid and order allow) is returned, so ``difficulty.clues >= N`` always.
 
+    ``min_guesses > 0``: draw such puzzles one after another from ``rng`` until one needs at
+    least ``min_guesses`` guesses of the plain MRV rating (``puzzles.rating.rate``), and return
+    it with that ``rating`` and the number of ``draws``; ValueError after ``max_draws`` draws
+    without one (4x4 puzzles: none of the uniquely solvable ones we tried needs a guess).
+    ``min_guesses=0`` (default) returns the first puzzle drawn, unrated: the same puzzle and
+    the same use of ``rng`` as before the option existed.
+
     Speed: a few ms for a minimal 9x9 puzzle; a minimal 16x16 one takes seconds (its late
-    removal tests need long searches), a 16x16 one with ``clues=150`` tens of ms.
+    removal tests need long searches), a 16x16 one with ``clues=150`` tens of ms. With
+    ``min_guesses`` multiply by the draws needed (``benchmarks/make_hard_sets.py`` measures).
     """
+    if isinstance(min_guesses, bool) or int(min_guesses) != min_guesses or min_guesses < 0:
+        raise ValueError(f"min_guesses must be a whole number >= 0, got {min_guesses}")
+    if min_guesses == 0:
+        return _generate_one(rng, box, clues)
+    from puzzles.rating import rate
+
+    for draws in range(1, max_draws + 1):
+        gen = _generate_one(rng, box, clues)
+        rating = rate(gen.puzzle)
+        if rating.guesses >= min_guesses:
+            return dataclasses.replace(gen, rating=rating, draws=draws)
+    raise ValueError(
+        f"no puzzle in {max_draws} draws needed {min_guesses} or more plain MRV guesses"
+    )
+
+
+def _generate_one(rng: np.random.Generator, box: int, clues: int | None) -> Generated:
+    """One puzzle for ``generate`` (see there), unrated."""
     if box not in BOXES:
         raise ValueError(f"box must be one of {BOXES}, got {box}")
     g = _geometry(box)
@@ -892,15 +937,32 @@ class SudokuTask(Task):
 
     def generator_meta(self, spec: TaskSpec, options: dict) -> dict:
         clues = options.get("clues")
-        return {
+        meta = {
             "name": "puzzles.sudoku.generate_many",
             "box": _box_of_n(spec.height),
             "clues": clues if clues is not None else "minimal",
         }
+        if options.get("min_guesses"):  # absent otherwise: older files keep their bytes
+            meta["min_guesses"] = int(options["min_guesses"])
+            meta["rating"] = "puzzles.rating.rate: plain MRV, guesses = values tried"
+        return meta
 
-    def generate(self, rng: np.random.Generator, spec: TaskSpec, clues: int | None = None):
-        gen = generate(rng, _box_of_n(spec.height), clues)
+    def generate(
+        self,
+        rng: np.random.Generator,
+        spec: TaskSpec,
+        clues: int | None = None,
+        min_guesses: int = 0,
+    ):
+        """One puzzle (``generate``). Extras: ``difficulty_*`` always; with ``min_guesses > 0``
+        also ``mrv_guesses`` and ``mrv_backtracks`` (its plain MRV rating) and ``mrv_draws``
+        (puzzles drawn to find it)."""
+        gen = generate(rng, _box_of_n(spec.height), clues, min_guesses=min_guesses)
         extra = {f"difficulty_{k}": v for k, v in dataclasses.asdict(gen.difficulty).items()}
+        if gen.rating is not None:
+            extra["mrv_guesses"] = gen.rating.guesses
+            extra["mrv_backtracks"] = gen.rating.backtracks
+            extra["mrv_draws"] = gen.draws
         return TaskGenerated(gen.puzzle, gen.solution, extra)
 
     def random_example(self, rng: np.random.Generator, spec: TaskSpec):
