@@ -20,7 +20,13 @@ class OneLineParser(argparse.ArgumentParser):
     (with a pointer to --help), exit code 2, instead of the whole usage block."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(text: str) -> str:
+    """The promise of one line per error: control characters (a newline in a file name) are
+    written as escapes."""
+    return "".join(c if c >= " " and c != "\x7f" else repr(c)[1:-1] for c in text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()  # imports the task plugins: a broken one is the user's input
     except UnmaskError as err:
-        print(f"unmask: error: {err}", file=sys.stderr)
+        print(f"unmask: error: {one_line(str(err))}", file=sys.stderr)
         return 2
     try:
         args = parser.parse_args(argv)
@@ -53,11 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = args.func(args)
     except UnmaskError as err:
-        print(f"unmask {args.command}: error: {err}", file=sys.stderr)
+        print(f"unmask {args.command}: error: {one_line(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"unmask {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:  # the file system said no (a full disk, a folder gone): the user's
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        print(f"unmask {args.command}: error: {one_line(where + (err.strerror or str(err)))}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    except MemoryError:
+        print(f"unmask {args.command}: error: out of memory; ask for less (a smaller "
+              "--batch-size, --count or size)", file=sys.stderr)  # fmt: skip
+        return 2
     return int(rc or 0)
 
 

@@ -35,9 +35,9 @@ from models.train import default_config, run
 from puzzles.datasets import Dataset, save_dataset
 from puzzles.generate import generate_many
 from puzzles.task import get_task
+from sampling.options import SolveOptions
 from sampling.samplers import EBSampler, TopKSampler
 from sampling.solve import load_for, solve_puzzles
-from sampling.options import SolveOptions
 
 # name -> (training options, model overrides, what it tests)
 SUDOKU_VARIANTS = {

@@ -24,8 +24,8 @@ from models.checkpoint import load_model
 from puzzles.datasets import load_dataset
 from puzzles.task import check_answers
 from sampling.fast import FastForward, bucket
-from sampling.solve import forward_fn, resolve_device, solve_tokens
 from sampling.options import SolveOptions
+from sampling.solve import forward_fn, resolve_device, solve_tokens
 from sampling.specs import parse_sampler_spec
 
 

@@ -35,8 +35,8 @@ from _report import write_json
 from models.config import ModelConfig
 from models.denoiser import Denoiser
 from puzzles.task import get_task
-from sampling.solve import forward_fn, resolve_device, solve_tokens, warm_up
 from sampling.options import SolveOptions
+from sampling.solve import forward_fn, resolve_device, solve_tokens, warm_up
 from sampling.specs import parse_sampler_specs
 
 

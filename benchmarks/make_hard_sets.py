@@ -36,8 +36,9 @@ from _report import machine_info, write_json
 
 from puzzles.cli import _summary, _version
 from puzzles.datasets import Dataset, load_dataset, save_dataset
+from puzzles.generate import generate_many
 from puzzles.rating import rate
-from puzzles.task import generate_many, get_task
+from puzzles.task import get_task
 
 EXTRA_THRESHOLD = 1000  # also priced from the sample, not generated
 

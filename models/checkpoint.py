@@ -90,6 +90,9 @@ def save_model(
 
 
 def _read(path: Path, device) -> object:
+    from puzzles.formats import check_input_file
+
+    check_input_file(path)
     try:
         with warnings.catch_warnings():  # a foreign pickle: our one line, not torch's warning
             warnings.simplefilter("ignore")
@@ -195,5 +198,10 @@ def load_model(
     except (RuntimeError, AttributeError) as err:
         first = str(err).strip().splitlines()[0]
         raise UnmaskError(f"{p}: weights do not match the stored config ({first})") from None
+    bad = [k for k, v in model.state_dict().items() if v.is_floating_point() and
+           not bool(torch.isfinite(v).all())]  # fmt: skip
+    if bad:
+        raise UnmaskError(f"{p}: the weights hold nan or inf ({bad[0]} and {len(bad) - 1} more); "
+                          "the training that wrote it diverged")  # fmt: skip
     model = model.to(device).eval().requires_grad_(False)
     return LoadedModel(model, spec, config, dict(obj.get("summary") or {}), str(p))

@@ -17,11 +17,13 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from puzzles.argtypes import (
     fraction,
+    int_at_least,
     nonneg_float,
     nonneg_int,
     number,
     positive_float,
     positive_int,
+    seed_int,
 )
 from puzzles.options import option
 from puzzles.task import TaskSpec
@@ -170,12 +172,12 @@ class TrainConfig:
     size: int  # Sudoku n or maze cells per side
     preset: str = option("small", help="network size: tiny (~0.2M parameters, CPU) or small "
                          "(~6.3M, GPU)", choices=("tiny", "small"))  # fmt: skip
-    seed: int = option(0, help="seeds data, masks and initial weights", type=nonneg_int)
+    seed: int = option(0, help="seeds data, masks and initial weights", type=seed_int)
     steps: int = option(
         40000, help="optimizer steps in total", type=positive_int,
         shown="small 40000, tiny 3000; 4x4 Sudoku 2000, tiny 600",
     )  # fmt: skip
-    batch_size: int = option(256, help="examples per step per device", type=positive_int,
+    batch_size: int = option(256, help="examples per step per device", type=int_at_least(1, 2**20),
                              shown="small 256, tiny 128")  # fmt: skip
     lr: float = option(5e-4, help="peak AdamW learning rate", type=positive_float,
                        shown="small 5e-4, tiny 1e-3")  # fmt: skip
@@ -221,7 +223,7 @@ class TrainConfig:
     precision: str | None = option(None, help="Lightning precision", choices=PRECISIONS,
                                    shown="bf16-mixed on GPU, 32-true on CPU")  # fmt: skip
     compile: bool = option(False, help="torch.compile the denoiser's training forward (GPU)")
-    num_workers: int = option(0, help="DataLoader worker processes", type=nonneg_int)
+    num_workers: int = option(0, help="DataLoader worker processes", type=int_at_least(0, 256))
     device_batches: bool | None = option(
         None, help="make each batch with torch on the training device", shown="on with a GPU"
     )

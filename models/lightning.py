@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import Callback
 from models.config import ModelConfig, TrainConfig
 from models.denoiser import Denoiser
 from models.validation import greedy_fill
+from puzzles.errors import UnmaskError
 from puzzles.task import check_answers
 
 
@@ -98,6 +99,12 @@ class MDMTrainer(L.LightningModule):
             acc = hit.sum() / masked.sum().clamp(min=1)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/acc", acc, prog_bar=True)
+        step = self.global_step
+        if step % self.cfg.log_every == 0 and not torch.isfinite(loss.detach()):  # a sync per log
+            raise UnmaskError(
+                f"training diverged: the loss is {float(loss)} at step {step} (--lr "
+                f"{self.cfg.lr:g}); lower --lr or raise --warmup-steps"
+            )
         return loss
 
     def configure_optimizers(self):

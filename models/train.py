@@ -38,7 +38,7 @@ from models.config import (
 )
 from models.data import PuzzleDataModule
 from models.lightning import EMA, MDMTrainer
-from puzzles.atomic import atomic_write_text
+from puzzles.atomic import atomic_write_text, check_folder
 from puzzles.errors import UnmaskError
 from puzzles.options import declared
 from puzzles.task import TaskSpec, get_task
@@ -107,11 +107,19 @@ def check_config(cfg: TrainConfig) -> None:
         raise UnmaskError(f"--precision {cfg.precision!r}: choose one of {', '.join(PRECISIONS)}")
     if cfg.sizes:
         family = get_task(cfg.task)
+        base = family.spec(cfg.size)
         for s in cfg.sizes:
             try:
-                family.spec(s)
+                spec = family.spec(s)
             except ValueError as err:
                 raise UnmaskError(f"--sizes: {err}") from None
+            vocab = (spec.num_values, spec.mask_id, spec.vocab_size)
+            if vocab != (base.num_values, base.mask_id, base.vocab_size):
+                raise UnmaskError(
+                    f"--sizes {','.join(map(str, cfg.sizes))}: {spec.describe()} has "
+                    f"{spec.vocab_size} tokens and {base.describe()} {base.vocab_size}; one model "
+                    "needs one vocabulary (mazes of any size share theirs)"
+                )
     if cfg.init and not Path(cfg.init).exists():
         raise UnmaskError(f"--init {cfg.init}: model file not found")
     if cfg.val_data and not cfg.data:
@@ -125,6 +133,52 @@ def check_config(cfg: TrainConfig) -> None:
         for part in (path or "").split(","):
             if part.strip() and not Path(part.strip()).is_file():
                 raise UnmaskError(f"--{name.replace('_', '-')} {part.strip()}: file not found")
+
+
+def check_runtime(runtime: Runtime) -> None:
+    """UnmaskError for an accelerator this machine lacks or a strategy Lightning does not know
+    (before any work)."""
+    acc = runtime.accelerator
+    if acc in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise UnmaskError(f"--accelerator {acc}: torch sees no CUDA device here (use auto or cpu)")
+    if acc == "mps" and not (torch.backends.mps.is_available()):
+        raise UnmaskError("--accelerator mps: this machine has no Apple GPU (use auto or cpu)")
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    known = ("auto", *StrategyRegistry.available_strategies())
+    if runtime.strategy not in known:
+        raise UnmaskError(f"--strategy {runtime.strategy!r}: Lightning knows {', '.join(known)}")
+
+
+def check_memory_for_batch(cfg: TrainConfig, model_cfg: ModelConfig) -> None:
+    """UnmaskError when one training batch's activations alone would not fit in the host's
+    memory (a CPU run; about 16 floats per cell, width and layer kept for the backward pass)."""
+    from puzzles.generate import available_memory, human_bytes
+
+    if torch.cuda.is_available():
+        return
+    cells = cfg.batch_size * model_cfg.spec.num_cells
+    need = 16 * 4 * cells * (model_cfg.d_model + model_cfg.d_ff) * model_cfg.n_layers
+    need *= model_cfg.n_loops
+    have = available_memory()
+    if have is not None and need > have:
+        raise UnmaskError(
+            f"--batch-size {cfg.batch_size}: one batch needs about {human_bytes(need)} of memory "
+            f"and {human_bytes(have)} is available; use a smaller batch"
+        )
+
+
+def check_checkpoint(path: Path) -> None:
+    """UnmaskError unless ``path`` is a Lightning checkpoint that loads (--resume)."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for damaged files
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise UnmaskError(
+            f"{path}: cannot resume from it: not a readable checkpoint ({reason})"
+        ) from None
+    if not isinstance(obj, dict) or "state_dict" not in obj or "global_step" not in obj:
+        raise UnmaskError(f"{path}: cannot resume from it: not a Lightning checkpoint")
 
 
 def read_run_config(out: Path) -> tuple[TrainConfig, dict]:
@@ -288,7 +342,12 @@ def run(
     """
     out, runtime = Path(out), runtime or Runtime()
     check_config(cfg)
+    check_runtime(runtime)
+    check_folder("--out", out)
     model_cfg = _model_config(cfg, out, resume, model_overrides)
+    check_memory_for_batch(cfg, model_cfg)
+    if resume:
+        check_checkpoint(out / "last.ckpt")
     datamodule = PuzzleDataModule(cfg, model_cfg.spec, out, progress=runtime.progress)
     if _is_rank_zero():
         datamodule.prepare_data()  # bad data stops the run before anything else is written
@@ -304,6 +363,9 @@ def run(
     summary["lineage"] = lineage + summary["lineage"]
     if trainer.is_global_zero:
         weights = ema.averaged_state() if ema is not None else _live_weights(module)
+        if not all(bool(torch.isfinite(v).all()) for v in weights.values() if v.is_floating_point()):
+            raise UnmaskError(f"training diverged: the weights hold nan or inf at step "
+                              f"{trainer.global_step} (--lr {cfg.lr:g}); model.pt not written")  # fmt: skip
         save_model(out / "model.pt", weights, summary, config=model_cfg)
         _print_summary(cfg, summary, out)
     return summary
@@ -345,12 +407,17 @@ def _fit(trainer: L.Trainer, module: MDMTrainer, datamodule, ckpt: Path | None):
         warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__`.*")
         warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
         warnings.filterwarnings("ignore", message=".*flops_per_batch.*")
-        trainer.fit(
-            module,
-            datamodule=datamodule,
-            ckpt_path=None if ckpt is None else str(ckpt),
-            weights_only=True,  # our checkpoints hold only tensors and plain containers
-        )
+        try:
+            trainer.fit(
+                module,
+                datamodule=datamodule,
+                ckpt_path=None if ckpt is None else str(ckpt),
+                weights_only=True,  # our checkpoints hold only tensors and plain containers
+            )
+        except SystemExit as stop:  # Lightning ends an interrupted fit with exit(1)
+            if trainer.interrupted:
+                raise KeyboardInterrupt from None
+            raise stop
         seconds = time.perf_counter() - t0
         rates = _throughput(trainer)  # before validate() resets the logged metrics
         if module.last_val_step != trainer.global_step:  # validate the weights that ship

@@ -10,17 +10,24 @@ from __future__ import annotations
 import argparse
 import math
 
+# The largest whole number a flag takes unless it says otherwise: counts, sizes and steps far
+# beyond it cannot fit in memory or time here, and it stays inside every integer type the code
+# hands it to (int64 tensors, numpy, C longs).
+MAX_WHOLE = 10**9
 
-def int_at_least(low: int):
-    """Whole numbers >= ``low``."""
+
+def int_at_least(low: int, high: int = MAX_WHOLE):
+    """Whole numbers in [``low``, ``high``] (digits only: "1e3" and "2.0" are refused)."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        t = text.strip()
+        if len(t) > 40 or not t.lstrip("+-").isdigit():
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+        value = int(t)
         if value < low:
             raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}, got {text!r}")
         return value
 
     parse.__name__ = f"int_at_least_{low}"
@@ -41,6 +48,8 @@ def number(low: float = -math.inf, high: float = math.inf, *, low_open: bool = F
         what = f"a number in {lo}{low:g}, {high:g}{hi}"
 
     def parse(text: str) -> float:
+        if len(text) > 100:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text[:20]!r}...")
         try:
             value = float(text)
         except ValueError:
@@ -57,6 +66,7 @@ def number(low: float = -math.inf, high: float = math.inf, *, low_open: bool = F
 
 nonneg_int = int_at_least(0)
 positive_int = int_at_least(1)
+seed_int = int_at_least(0, 2**63 - 1)  # seeds: any 63-bit number
 nonneg_float = number(0.0)
 positive_float = number(0.0, low_open=True)
 fraction = number(0.0, 1.0)

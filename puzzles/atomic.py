@@ -18,9 +18,22 @@ from typing import IO
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on clean exit rename it onto ``path``.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
-    ``mode`` is "w" (text, utf-8 by default) or "wb".
+    On an exception the temporary file is removed and ``path`` is left untouched; a failure of
+    the file system (a full disk) is an ``UnmaskError`` naming ``path``. ``mode`` is "w" (text,
+    utf-8 by default) or "wb".
     """
+    try:
+        with _atomic_open(path, mode, **kwargs) as f:
+            yield f
+    except OSError as err:
+        from puzzles.errors import UnmaskError
+
+        raise UnmaskError(f"cannot write {quoted(path)}: {err.strerror or err}; nothing was "
+                          "written") from None  # fmt: skip
+
+
+@contextlib.contextmanager
+def _atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if "b" not in mode:
@@ -59,7 +72,26 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def write_files(files: dict[str | os.PathLike, bytes | str]) -> None:
     """Write several files all-or-nothing: every one to a temporary file beside it first, then
     all renamed into place. If any write fails, the temporaries are removed and no target is
-    touched (``str`` contents are written as UTF-8)."""
+    touched (``str`` contents are written as UTF-8). A failure of the file system (a full disk,
+    a folder gone read-only) is an ``UnmaskError`` naming the file."""
+    try:
+        _write_files(files)
+    except OSError as err:
+        from puzzles.errors import UnmaskError
+
+        where = err.filename or next(iter(files), "?")
+        raise UnmaskError(f"cannot write {quoted(where)}: {err.strerror or err}; nothing was "
+                          "written") from None  # fmt: skip
+
+
+def quoted(path) -> str:
+    """A path for a one-line message: as it is, or in quotes with escapes when it holds a
+    newline, a tab or another control character."""
+    text = str(path)
+    return repr(text) if any(c < " " or c == "\x7f" for c in text) else text
+
+
+def _write_files(files: dict[str | os.PathLike, bytes | str]) -> None:
     staged: list[tuple[str, Path]] = []
     try:
         for target, data in files.items():
@@ -85,9 +117,9 @@ def write_files(files: dict[str | os.PathLike, bytes | str]) -> None:
 
 
 def _same(a: Path, b: Path) -> bool:
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
     try:
+        if os.path.realpath(a) == os.path.realpath(b):
+            return True
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
@@ -113,33 +145,79 @@ def check_outputs(
         for in_flag, in_path in ins:
             if _same(path, in_path):
                 raise UnmaskError(
-                    f"{flag} {path} is the same file as {in_flag} {in_path}; refusing to "
-                    "overwrite an input (choose another output path)"
+                    f"{flag} {quoted(path)} is the same file as {in_flag} {quoted(in_path)}; "
+                    "refusing to overwrite an input (choose another output path)"
                 )
         for other_flag, other in outs[:i]:
             if _same(path, other):
-                raise UnmaskError(f"{flag} {path} is the same file as {other_flag} {other}")
+                raise UnmaskError(f"{flag} {quoted(path)} is the same file as {other_flag} "
+                                  f"{quoted(other)}")  # fmt: skip
         check_writable(flag, path)
 
 
 def check_writable(flag: str, path: str | os.PathLike) -> None:
-    """Raise UnmaskError unless a file can be created at ``path`` (see ``check_outputs``)."""
+    """Raise UnmaskError unless a file can be created at ``path`` (see ``check_outputs``): not
+    a folder, a link, a pipe or a device (the atomic rename would replace it by a regular
+    file), a name the file system takes, in a folder that takes a new file."""
     from puzzles.errors import UnmaskError
 
     path = Path(path)
+    shown = f"{flag} {quoted(path)}"
+    try:
+        _check_writable(path, shown)
+    except OSError as err:  # a name too long, a path through a file, a loop of links...
+        raise UnmaskError(f"{shown}: cannot be written ({err.strerror or err})") from None
+
+
+def _check_writable(path: Path, shown: str) -> None:
+    from puzzles.errors import UnmaskError
+
+    if path.is_symlink():
+        raise UnmaskError(f"{shown} is a symbolic link; refusing to replace it (give the file "
+                          "it points to, or another name)")  # fmt: skip
     if path.is_dir():
-        raise UnmaskError(f"{flag} {path} is a folder; give a file name")
+        raise UnmaskError(f"{shown} is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise UnmaskError(f"{shown} is not a regular file (a pipe, socket or device); refusing "
+                          "to replace it")  # fmt: skip
     folder = path.parent
     while not folder.exists():
         if folder == folder.parent:
             break
         folder = folder.parent
     if not folder.is_dir():
-        raise UnmaskError(f"{flag} {path}: {folder} is a file, not a folder")
+        raise UnmaskError(f"{shown}: {folder} is a file, not a folder")
+    longest = max((len(part.encode()) for part in path.parts), default=0)
+    limit = _name_max(folder)
+    if longest + len(".unmask-probe..tmp") + 8 > limit:
+        raise UnmaskError(f"{shown}: a name of {longest} bytes is too long for this file system "
+                          f"(at most {limit - 26} here)")  # fmt: skip
     try:
         fd, probe = tempfile.mkstemp(prefix=".unmask-probe.", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
         reason = err.strerror or type(err).__name__
-        raise UnmaskError(f"{flag} {path}: cannot write in {folder} ({reason})") from None
+        raise UnmaskError(f"{shown}: cannot write in {folder} ({reason})") from None
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def check_folder(flag: str, folder: str | os.PathLike) -> None:
+    """Raise UnmaskError unless ``folder`` is, or can be made, a folder whose files can be
+    written (a training run's output); nothing is created."""
+    from puzzles.errors import UnmaskError
+
+    folder = Path(folder)
+    shown = f"{flag} {quoted(folder)}"
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise UnmaskError(f"{shown} is a file, not a folder")
+        _check_writable(folder / "config.json", shown)
+    except OSError as err:
+        raise UnmaskError(f"{shown}: cannot be written ({err.strerror or err})") from None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from puzzles.argtypes import nonneg_int, positive_int
+from puzzles.argtypes import positive_int, seed_int
 from puzzles.atomic import check_outputs, write_files
 from puzzles.datasets import Dataset, load_dataset, parse_split_spec, read_answers, solutions_path
 from puzzles.errors import UnmaskError
@@ -26,7 +26,7 @@ class GenerateRun:
     """The options ``unmask generate`` has for every family (the family adds its own)."""
 
     count: int = option(help="number of puzzles to generate", type=positive_int, required=True)
-    seed: int = option(0, help="random seed; same seed, same puzzles", type=nonneg_int)
+    seed: int = option(0, help="random seed; same seed, same puzzles", type=seed_int)
     workers: int | None = option(
         None, help="worker processes; the output does not depend on it", type=positive_int,
         shown="all cores",

@@ -189,6 +189,7 @@ def save_dataset(path: str | os.PathLike, ds: Dataset) -> list[Path]:
 
 def _load_npz(path: Path, task: str | None) -> Dataset:
     name = str(path)
+    formats.check_input_file(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)

@@ -27,11 +27,37 @@ SOLUTION_COLUMNS = ("solution", "solutions", "answer", "answers")
 # --- files ----------------------------------------------------------------------------------
 
 
+# An input larger than this is refused before it is read (a puzzle file of a few GB is a
+# mistake: /dev/zero, a disk image); the largest shipped set is a few MB.
+MAX_INPUT_BYTES = 2 * 1024**3
+
+
+def check_input_file(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` when it is a regular file of a readable size; else a
+    ``PuzzleFormatError`` naming it (a folder, a pipe or device that would block or never end,
+    a missing file, a file of more than ``MAX_INPUT_BYTES``)."""
+    p, name = Path(path), str(path)
+    try:
+        if not p.exists():
+            raise PuzzleFormatError("no such file", name)
+        if p.is_dir():
+            raise PuzzleFormatError("is a directory, expected a file", name)
+        if not p.is_file():
+            raise PuzzleFormatError("is not a regular file (a pipe or a device)", name)
+        size = p.stat().st_size
+    except OSError as err:
+        raise PuzzleFormatError(f"cannot read: {err.strerror or err}", name) from None
+    if size > MAX_INPUT_BYTES:
+        raise PuzzleFormatError(f"is {size:,} bytes; inputs over {MAX_INPUT_BYTES:,} are refused",
+                                name)  # fmt: skip
+    return p
+
+
 def read_text(path: str | os.PathLike) -> str:
     """Read a UTF-8 text file (a leading BOM is dropped); user-facing errors as PuzzleFormatError."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        data = check_input_file(path).read_bytes()
     except FileNotFoundError:
         raise PuzzleFormatError("no such file", name) from None
     except IsADirectoryError:

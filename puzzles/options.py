@@ -25,7 +25,6 @@ import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass
-from pathlib import Path
 from typing import Any
 
 from puzzles.errors import UnmaskError
@@ -250,11 +249,13 @@ def read_config(path: str, sections: dict[str, type], *, flag: str = "--config")
     folder's ``config.json``), each value checked by its option's own parser. Sections that
     ``sections`` does not name are ignored; an unknown key inside a known one, a value its
     option refuses or a file that is not such JSON is an ``UnmaskError`` naming the file."""
-    p = Path(path)
+    from puzzles.formats import check_input_file
+
     try:
+        p = check_input_file(path)
         data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UnmaskError(f"{flag} {path}: no such file") from None
+    except UnmaskError as err:
+        raise UnmaskError(f"{flag} {err}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise UnmaskError(f"{flag} {path}: cannot read ({err})") from None
     except ValueError as err:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from puzzles import sudoku_text
+from puzzles.argtypes import nonneg_int
 from puzzles.generate import generate_many as _generate_many
 from puzzles.options import option
 from puzzles.task import Generated as TaskGenerated
@@ -894,6 +895,11 @@ class SudokuOptions:
     clues: int | None = option(
         None, help="stop removing clues at this many givens", type=int,
         shown="remove until minimal",
+    )  # fmt: skip
+    min_guesses: int = option(
+        0, type=nonneg_int, metavar="N",
+        help="keep drawing puzzles until one needs at least N guesses of the plain MRV solver "
+        "(puzzles.rating; stored as extra.mrv_guesses); 0: the first puzzle drawn",
     )  # fmt: skip
 
     def __post_init__(self) -> None:

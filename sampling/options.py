@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from puzzles.argtypes import nonneg_float, nonneg_int, number, positive_int
+from puzzles.argtypes import int_at_least, nonneg_float, number, seed_int
 from puzzles.options import option
 from sampling.samplers import EBSampler, Sampler
 from sampling.search import BRANCH_ENTROPY, DEFAULT_MAX_NFE, MODES, Search, branch_entropy_for
@@ -35,7 +35,7 @@ class SolveOptions:
         help="0 places the most likely value; T > 0 draws from softmax(logits/T)",
     )  # fmt: skip
     seed: int = option(
-        0, type=nonneg_int,
+        0, type=seed_int,
         help="seed for draws and random orders; the same puzzle and seed give the same answer "
         "in solve, animate, plot and view",
     )  # fmt: skip
@@ -62,18 +62,18 @@ class SolveOptions:
         "(0 makes the search complete)",
     )  # fmt: skip
     max_nfe: int = option(
-        DEFAULT_MAX_NFE, type=positive_int, metavar="N",
+        DEFAULT_MAX_NFE, type=int_at_least(1, 100_000), metavar="N",
         help="search: forward passes per puzzle before it counts as failed",
     )  # fmt: skip
     retries: int = option(
-        0, type=nonneg_int, metavar="R",
+        0, type=int_at_least(0, 1000), metavar="R",
         help="re-sample puzzles whose answer fails the validator up to R times",
     )  # fmt: skip
     retry_temperature: float | None = option(
         None, type=number(0.0, low_open=True), shown="--temperature if > 0, else 0.5",
         help="temperature of retries, > 0",
     )  # fmt: skip
-    batch_size: int = option(256, type=positive_int, help="puzzles per forward pass")
+    batch_size: int = option(256, type=int_at_least(1, 2**20), help="puzzles per forward pass")
     device: str = option("auto", help="auto (cuda when available), cpu or cuda")
     compile: bool | None = option(
         None, shown="on with CUDA, off on the CPU",

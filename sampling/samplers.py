@@ -295,7 +295,7 @@ class ThresholdSampler(Sampler):
         return take_first(order, torch.minimum(k, masked.sum(1)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class DUSSampler(Sampler):
     """Dilated unmasking scheduler (DUS) of Luxembourg et al. 2025, "Plan for Speed: Dilated
     Scheduling for Masked Diffusion Language Models" (arXiv 2506.19037).
@@ -322,6 +322,13 @@ class DUSSampler(Sampler):
                                shown="all masked cells")  # fmt: skip
     two_d: bool = option(False, help="dilate over rows and columns of the grid instead of the "
                          "row-major order")  # fmt: skip
+
+    def __init__(self, two_d: bool = False, block: int | None = None):
+        # By hand for the argument order of the first release, DUSSampler(two_d, block); the
+        # fields keep theirs (block, two_d), which is the order of config() and bench files.
+        object.__setattr__(self, "block", block)
+        object.__setattr__(self, "two_d", two_d)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.block is not None:

@@ -25,17 +25,29 @@ from sampling.step import SampleResult
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is a user error."""
+    """``auto`` -> cuda when available, else cpu. A device this machine does not have (cuda
+    without a GPU, a GPU index past the last, mps off a Mac) or a name torch does not know is a
+    user error naming ``--device``."""
     if isinstance(name, torch.device):
         return name
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UnmaskError("--device cuda asked for, but torch sees no CUDA device")
     try:
-        return torch.device(name)
-    except RuntimeError:
-        raise UnmaskError(f"unknown device {name!r}; use auto, cpu or cuda") from None
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UnmaskError(f"--device {name!r}: unknown device; use auto, cpu or cuda") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UnmaskError(f"--device {name}: torch sees no CUDA device here")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UnmaskError(f"--device {name}: this machine has {torch.cuda.device_count()} "
+                              "CUDA device(s)")  # fmt: skip
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise UnmaskError(f"--device {name}: this machine has no Apple GPU (use auto or cpu)")
+    elif device.type != "cpu":
+        raise UnmaskError(f"--device {name}: unmask runs on auto, cpu, cuda or mps")
+    return device
 
 
 def forward_fn(

@@ -10,8 +10,8 @@ import json
 import pytest
 
 import unmask_cli
-from models.config import ModelConfig, Runtime, TrainConfig
 from models.cli import TrainCommand
+from models.config import ModelConfig, Runtime, TrainConfig
 from puzzles.cli import GenerateRun, ValidateRun
 from puzzles.options import declared, help_text
 from puzzles.task import tasks

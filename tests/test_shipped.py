@@ -13,9 +13,9 @@ import torch
 from models.checkpoint import SHIPPED_DIR, load_model
 from puzzles.datasets import load_dataset
 from puzzles.task import check_answers
+from sampling.options import SolveOptions
 from sampling.samplers import EBSampler
 from sampling.solve import solve_puzzles
-from sampling.options import SolveOptions
 
 DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
 

@@ -333,6 +333,7 @@ def write_animation(
         title=title,
         outcomes=outcomes,
     )
+    _check_memory(anim, out)
     frames = range(anim.num_frames)
     bar = _progress(frames, progress, desc=f"animate {out.name}")
     try:
@@ -345,6 +346,22 @@ def write_animation(
             bar.close()
         anim.close()
     return AnimationInfo(out, anim.num_frames, anim.num_panels, anim.steps, fps)
+
+
+def _check_memory(anim: AnimationFigure, out: Path) -> None:
+    """UnmaskError (and the figure closed) when the frames would not fit in memory: a GIF keeps
+    one byte per pixel of every frame until it is written."""
+    from puzzles.generate import available_memory, human_bytes
+
+    h, w = anim.size_px
+    need = anim.num_frames * h * w * 2
+    have = available_memory()
+    if have is not None and need > have // 2:
+        anim.close()
+        raise UnmaskError(
+            f"{out}: {anim.num_frames} frames of {w}x{h} pixels need about {human_bytes(need)} "
+            f"of memory and {human_bytes(have)} is available; use fewer --hold-frames"
+        )
 
 
 def _progress(frames, enabled: bool, desc: str):

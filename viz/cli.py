@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from puzzles.argtypes import nonneg_int, positive_float
+from puzzles.argtypes import int_at_least, nonneg_int, number
 from puzzles.atomic import check_outputs
 from puzzles.errors import UnmaskError
 from puzzles.options import add_command, build, given, option
@@ -57,8 +57,8 @@ class Animation:
         help="what a revealed cell's colour shows: entropy (nats) or probability of the placed "
         "value, both at reveal",
     )  # fmt: skip
-    fps: float = option(4.0, type=positive_float, help="frames per second")
-    hold_frames: int = option(4, type=nonneg_int,
+    fps: float = option(4.0, type=number(0.0, 120.0, low_open=True), help="frames per second")
+    hold_frames: int = option(4, type=int_at_least(0, 1000),
                               help="extra frames showing the finished board at the end")  # fmt: skip
     out: str = option(required=True, metavar="FILE",
                       help="FILE.gif (always available) or FILE.mp4 (needs ffmpeg on PATH)")  # fmt: skip

@@ -229,9 +229,13 @@ def read_bench_rows(rows: Sequence, source: str) -> list[BenchPoint]:
         family = str(row.get("family") or fam)
         params = row.get("params") if isinstance(row.get("params"), dict) else label_params
         try:
-            parsed.append((label, family, dict(params), float(acc), float(nfe)))
-        except (TypeError, ValueError):
+            acc, nfe = float(acc), float(nfe)
+        except (TypeError, ValueError, OverflowError):
             raise UnmaskError(f"{source}: row {i} has a non-numeric accuracy or NFE") from None
+        if isinstance(row.get(_ACC_KEYS[0]), bool) or not (math.isfinite(acc) and 0 <= acc <= 100):
+            raise UnmaskError(f"{source}: row {i} ({label}) has accuracy {acc}; expected a "
+                              "finite number from 0 to 1 (or percent)")  # fmt: skip
+        parsed.append((label, family, dict(params), acc, nfe))
     fraction = all(acc <= 1.0 for _, _, _, acc, _ in parsed)
     points = []
     for label, family, params, acc, nfe in parsed:
@@ -249,12 +253,14 @@ def read_bench(paths: Sequence[str | os.PathLike]) -> list[BenchPoint]:
     for p in paths:
         path = Path(p)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            from puzzles.formats import check_input_file
+
+            data = json.loads(check_input_file(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UnmaskError(f"{path}: no such file") from None
         except IsADirectoryError:
             raise UnmaskError(f"{path}: is a folder, not a bench JSON file") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        except (UnicodeDecodeError, ValueError) as err:  # ValueError: bad JSON, huge numbers
             raise UnmaskError(f"{path}: not a JSON file ({err})") from None
         except OSError as err:
             raise UnmaskError(f"{path}: cannot read ({err.strerror or err})") from None

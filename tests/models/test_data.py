@@ -9,8 +9,8 @@ from torch.utils.data import DataLoader
 
 from models.data import MaskedBatchStream, PuzzleSet, drop_overlap
 from puzzles import maze, sudoku
-from puzzles.tokens import OPEN
 from puzzles.task import get_task
+from puzzles.tokens import OPEN
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,7 @@ from models.lightning import MDMTrainer, mdm_loss
 from models.train import default_config
 from models.validation import greedy_fill
 from puzzles import sudoku
-from puzzles.task import check_answers
-from puzzles.task import get_task
+from puzzles.task import check_answers, get_task
 
 
 def test_mdm_loss_is_the_mean_cross_entropy_over_masked_cells():

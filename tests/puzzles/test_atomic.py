@@ -10,10 +10,11 @@ import torch
 
 from puzzles import atomic, sudoku
 from puzzles.datasets import Dataset, save_dataset
+from puzzles.errors import UnmaskError
 
 
 class Boom(OSError):
-    pass
+    """A file system failure (the writers turn it into a one-line UnmaskError)."""
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_dataset_write_failure_keeps_the_old_files(tmp_path, failing_fsync, name
     other.puzzles = other.puzzles[::-1].copy()
     other.solutions = other.solutions[::-1].copy()
     failing_fsync(2 if name.endswith(".txt") else 1)  # .txt: fail on the solutions file
-    with pytest.raises(Boom):
+    with pytest.raises(UnmaskError, match="injected failure; nothing was written"):
         save_dataset(path, other)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     _no_temporaries(tmp_path)
@@ -64,7 +65,7 @@ def test_several_files_are_written_all_or_nothing(tmp_path, failing_fsync):
     a, b = tmp_path / "answers.txt", tmp_path / "stats.json"
     a.write_text("old answers\n")
     failing_fsync(2)  # the second file fails: the first must not be renamed into place either
-    with pytest.raises(Boom):
+    with pytest.raises(UnmaskError, match="injected failure; nothing was written"):
         atomic.write_files({a: "new answers\n", b: "{}\n"})
     assert a.read_text() == "old answers\n" and not b.exists()
     _no_temporaries(tmp_path)
@@ -80,7 +81,7 @@ def test_model_file_write_failure_keeps_the_old_model(tmp_path, failing_fsync):
     torch.manual_seed(0)
     save_model(tmp_path / "model.pt", Denoiser(cfg), {"which": "old"})
     failing_fsync()
-    with pytest.raises(Boom):
+    with pytest.raises(UnmaskError, match="injected failure; nothing was written"):
         save_model(tmp_path / "model.pt", Denoiser(cfg), {"which": "new"})
     assert load_model(tmp_path / "model.pt").summary == {"which": "old"}
     _no_temporaries(tmp_path)
@@ -94,7 +95,7 @@ def test_bench_tables_are_written_together(tmp_path, failing_fsync):
     write_bench(str(tmp_path / "b"), [row])
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     failing_fsync(2)
-    with pytest.raises(Boom):
+    with pytest.raises(UnmaskError, match="injected failure; nothing was written"):
         write_bench(str(tmp_path / "b"), [dict(row, accuracy=0.0)])
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     _no_temporaries(tmp_path)

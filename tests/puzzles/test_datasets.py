@@ -18,8 +18,8 @@ from puzzles.datasets import (
 from puzzles.errors import UnmaskError
 from puzzles.maze_text import parse_maze_text
 from puzzles.sudoku_text import format_sudoku_text
-from puzzles.tokens import OPEN, PATH
 from puzzles.task import get_task
+from puzzles.tokens import OPEN, PATH
 
 MAZE = """\
 #######

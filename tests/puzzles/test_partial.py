@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from puzzles import maze, sudoku
-from puzzles.tokens import GOAL, PATH, START, WALL
 from puzzles.task import get_task
+from puzzles.tokens import GOAL, PATH, START, WALL
 
 # --- Sudoku ------------------------------------------------------------------------------------
 

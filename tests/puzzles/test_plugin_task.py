@@ -64,9 +64,13 @@ def test_generate_train_solve_validate_animate_through_the_api(tmp_path):
     run(cfg, tmp_path / "run", runtime=Runtime(progress=False))
     loaded = load_model(tmp_path / "run" / "model.pt", task="latin", size=4)
     report = solve_puzzles(loaded.model, spec, puzzles, EBSampler(0.01))
-    assert report.n == 40 and len(report.reasons) == 40  # 20 steps: any accuracy will do
-    assert (report.nfe >= 1).all()
+    assert report.n == 40 and (report.nfe >= 1).all()  # 20 steps: any accuracy will do
+    # every verdict is the family's exact check of the answer given (reasons, not just counts)
+    assert report.reasons == check_answers(spec, puzzles, report.answers)
+    assert all(r is None or "permutation" in r or "changes a given" in r for r in report.reasons)
     ((result, outcome),) = trace_puzzle(loaded.model, spec, puzzles[0], [("eb", EBSampler(0.01))])
+    (reason,) = check_answers(spec, puzzles[:1], result.tokens)
+    assert outcome == ("valid answer" if reason is None else f"invalid: {reason}")
     info = write_animation(spec, [row_trace(result)], ["eb"], tmp_path / "l.gif", progress=False)
     assert info.path.stat().st_size > 0 and info.num_frames == int(result.nfe[0]) + 1 + 4
 
@@ -98,7 +102,17 @@ def test_generate_train_solve_validate_animate_through_the_command(tmp_path):
     assert "solved" in out and (tmp_path / "answers.txt").is_file()
     verdicts = unmask("validate", "latin", "--input", str(data),
                       "--solutions", str(tmp_path / "answers.txt"))  # fmt: skip
-    assert verdicts.strip().splitlines()[-1].endswith("of 30")
+    lines = verdicts.strip().splitlines()
+    # the command's verdicts are the family's own check of the file's answers, puzzle by puzzle
+    from puzzles.datasets import load_dataset, read_answers
+
+    ds = load_dataset(data, task="latin")
+    reasons = check_answers(ds.spec, ds.puzzles, read_answers(tmp_path / "answers.txt", "latin"))
+    want = [f"puzzle {i}: valid" if r is None else f"puzzle {i}: invalid: {r}"
+            for i, r in enumerate(reasons, start=1)]  # fmt: skip
+    assert lines[:-1] == want
+    assert lines[-1] == f"valid {sum(r is None for r in reasons)} of 30"
+    assert f"solved {sum(r is None for r in reasons)}/30" in out
     unmask("animate", "latin", "--input", str(data), "--checkpoint", model,
            "--out", str(tmp_path / "l.gif"), "--quiet")  # fmt: skip
     assert (tmp_path / "l.gif").stat().st_size > 0

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 
 from puzzles import rating, sudoku
 from puzzles.datasets import load_dataset
+from puzzles.generate import generate_many
 from puzzles.rating import mrv, rate, solution_first
 from puzzles.sudoku import check_answer, generate, random_grid, solve, symmetry_permutation
-from puzzles.task import generate_many, get_task
+from puzzles.task import get_task
 
 SUDOKU17 = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "sudoku17_2000.txt"
 

@@ -134,3 +134,19 @@ def test_temperature_does_not_change_which_cells_eb_reveals():
     hot = EBSampler(0.12).sample(model, tokens, 2, temperature=3.0, row_seeds=torch.arange(64))
     assert torch.equal(cold.reveal_step == 1, hot.reveal_step == 1)
     assert not torch.equal(cold.tokens, hot.tokens)  # the values themselves were drawn
+
+
+def test_the_margin_proxy_is_top1_minus_top2():
+    """Margin = p1 - p2 of the untempered distribution (top-1 minus the runner-up), pinned on
+    values, and the order it gives: a cell whose second value is close ranks after one whose
+    second and third values are both far."""
+    from sampling.samplers import TopKSampler
+    from sampling.stats import CellStats
+
+    probs = torch.tensor([[[0.5, 0.45, 0.05], [0.4, 0.3, 0.3], [0.7, 0.2, 0.1]]])  # (1, 3, 3)
+    stats = CellStats(probs.log())
+    torch.testing.assert_close(stats.margin, torch.tensor([[0.05, 0.1, 0.5]]))
+    torch.testing.assert_close(stats.score("margin"), -stats.margin)
+    masked = torch.tensor([[True, True, False]])
+    chosen = TopKSampler(1, "margin").select(stats, masked, 1, None)
+    assert chosen.tolist() == [[False, True, False]]  # margin 0.1 beats 0.05 (top1-top3: 0.45)

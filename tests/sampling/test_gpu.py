@@ -7,10 +7,10 @@ import torch
 
 from puzzles.task import get_task
 from sampling import rng
+from sampling.options import SolveOptions
 from sampling.oracle import ExactSudokuDenoiser
 from sampling.samplers import DUSSampler, EBSampler, RandomSampler, ThresholdSampler, TopKSampler
 from sampling.solve import solve_tokens
-from sampling.options import SolveOptions
 
 pytestmark = [
     pytest.mark.gpu,

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from puzzles import maze, sudoku
-from puzzles.task import check_answers
-from puzzles.task import get_task
+from puzzles.task import Task, TaskSpec, check_answers, get_task, register_task
 from sampling.samplers import (
     DUSSampler,
     EBSampler,
@@ -119,7 +118,8 @@ def test_an_unsolvable_puzzle_is_exhausted_never_solved(oracle):
     tokens = torch.from_numpy(spec.encode_puzzle(board))
     for mode in ("backtrack", "remask"):
         res = Search(mode, 0.0, max_nfe=50).run(oracle, EBSampler(0.1), spec, tokens)
-        assert int(res.status[0]) in (EXHAUSTED, OVER_BUDGET) and int(res.nfe[0]) <= 50
+        # the givens already leave r1c1 no digit: no pass is made, nothing can be tried
+        assert int(res.status[0]) == EXHAUSTED and int(res.nfe[0]) == 0
 
 
 def test_budget_is_respected_and_counted(sudoku4, bad):
@@ -230,3 +230,103 @@ def test_bench_percent_never_rounds_a_failure_up_to_100():
 
     assert percent(1999, 2000) == "99.95%" and percent(9999, 10000) == "99.99%"
     assert percent(2000, 2000) == "100.0%" and percent(1640, 2000) == "82.0%"
+
+
+# --- hand-traced searches on a two-cell toy family -----------------------------------------------
+
+
+class _PairTask(Task):
+    """Two cells with values {0, 1}; the only valid answer is [1, 1]. No partial rules, so the
+    search learns of a mistake only from the validator, on a complete board."""
+
+    name = "pair_toy"
+    default_size = 1
+
+    def spec(self, size):
+        return TaskSpec("pair_toy", 1, 2, num_values=2, mask_id=2, vocab_size=3)
+
+    def size_of(self, height, width):
+        return 1
+
+    def encode_puzzle(self, spec, boards):
+        return np.full((len(boards), 2), 2, dtype=np.int64)
+
+    def decode(self, spec, tokens):
+        return np.asarray(tokens).reshape(-1, 1, 2)
+
+    def check_answer(self, puzzle, answer):
+        return None if answer.tolist() == [[1, 1]] else f"{answer.tolist()} is not [[1, 1]]"
+
+
+def _constant(logits_per_cell):
+    """A model whose logits never depend on the board: (L, V) for every row."""
+    table = torch.tensor(logits_per_cell, dtype=torch.float32).log()
+
+    def model(tokens):
+        return table.expand(tokens.shape[0], -1, -1)
+
+    return model
+
+
+def test_backtrack_undoes_later_passes_and_counts_every_pass():
+    """Cell 1 is nearly sure of 0 and cell 0 leans to 0: both wrong. Pass 1 reveals cell 1 = 0,
+    pass 2 cell 0 = 0; [0, 0] fails, cell 0 tries 1: [1, 0] fails, cell 0 is spent, so the
+    search goes back to cell 1 = 1 and undoes pass 2; pass 3 reveals cell 0 = 0 again: [0, 1]
+    fails, cell 0 tries 1: [1, 1]. Three passes, three backtracks, three branch points."""
+    spec = register_task(_PairTask()).spec(1)
+    model = _constant([[0.7, 0.3], [0.99, 0.01]])
+    tokens = torch.full((1, 2), spec.mask_id)
+    res = Search("backtrack", 0.0, max_nfe=None).run(model, TopKSampler(1), spec, tokens,
+                                                     record=True)  # fmt: skip
+    assert res.tokens.tolist() == [[1, 1]] and int(res.status[0]) == SOLVED
+    assert int(res.nfe[0]) == 3 and int(res.backtracks[0]) == 3 and int(res.branch_points[0]) == 3
+    assert res.reveal_step.tolist() == [[3, 1]]  # cell 0's final value came from pass 3
+    kinds = [(e.kind, e.nfe, e.values.tolist()) for e in res.events[0]]
+    assert kinds == [("pass", 1, [-1, 0]), ("pass", 2, [0, 0]), ("backtrack", 2, [1, 0]),
+                     ("backtrack", 2, [-1, 1]), ("pass", 3, [0, 1]), ("backtrack", 3, [1, 1])]  # fmt: skip
+    # with a budget of two passes the same search stops after pass 2's repairs
+    short = Search("backtrack", 0.0, max_nfe=2).run(model, TopKSampler(1), spec, tokens)
+    assert int(short.status[0]) == OVER_BUDGET and int(short.nfe[0]) == 2
+
+
+def test_search_takes_its_error_proxies_from_the_untempered_distribution():
+    """Cell 1 is at 0.1% on its wrong value's rival: untempered entropy 0.008 nats, under the
+    branch entropy, so it is no branch point however hot the draw; tempered at T = 50 its
+    entropy would be near log 2 and it would be one. Cell 0 is a coin flip either way."""
+    spec = register_task(_PairTask()).spec(1)
+    model = _constant([[0.5, 0.5], [0.999, 0.001]])
+    tokens = torch.full((1, 2), spec.mask_id)
+    H = torch.special.entr(torch.tensor([[0.5, 0.5], [0.999, 0.001]])).sum(-1)  # (2,)
+    for temperature in (0.0, 50.0):
+        res = Search("backtrack", 0.02, max_nfe=20).run(
+            model, EBSampler(0.0), spec, tokens, temperature=temperature,
+            row_seeds=torch.tensor([5]), record=True,
+        )  # fmt: skip
+        first = res.events[0][0]
+        revealed = np.flatnonzero(first.revealed)
+        assert torch.allclose(torch.from_numpy(first.entropy[revealed]), H[revealed])
+        assert not first.branch[1] if 1 in revealed else True
+        if int(res.tokens[0, 1]) == 0:  # cell 1 drew its 0.999 value: wrong, and not a branch
+            assert int(res.status[0]) == EXHAUSTED
+
+
+class _Empty(TopKSampler):
+    """A sampler whose selection is always empty (a plan step emptied by a backtrack)."""
+
+    def select(self, stats, masked, step, plan):
+        return torch.zeros_like(masked)
+
+
+def test_an_empty_selection_reveals_the_most_certain_masked_cell(sudoku4, oracle):
+    from sampling.stats import CellStats
+    from sampling.step import unmask_step
+
+    logits = torch.tensor([[[0.0, 0.0], [3.0, 0.0], [1.0, 0.0]]]).log_softmax(-1)  # (1, 3, 2)
+    masked = torch.tensor([[True, False, True]])
+    out = unmask_step(_Empty(), logits, masked, step=1, draw_step=1)
+    H = CellStats(logits).entropy[0]
+    assert out.chosen.tolist() == [[False, False, True]] and H[2] < H[0]  # not the unmasked cell
+    spec, puzzles, tokens = sudoku4
+    res = Search("backtrack", 0.0, max_nfe=None).run(oracle, _Empty(), spec, tokens[:6])
+    assert (res.status == SOLVED).all()
+    assert torch.equal(res.nfe, (tokens[:6] == spec.mask_id).sum(1))  # one cell per pass

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from puzzles.tokens import GOAL, OPEN, PATH, START, WALL
 from puzzles.task import get_task
+from puzzles.tokens import GOAL, OPEN, PATH, START, WALL
 from sampling.step import SampleResult
 
 
