@@ -12,6 +12,7 @@ writes the rows as JSON.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import torch
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sampler", default="eb:gamma=0.01")
     ap.add_argument("--mode", default="backtrack", choices=MODES)
     ap.add_argument("--branch-entropy", default="0.01,0.02,0.05,0.1,0.2")
+    ap.add_argument("--variants", default="repredict+restart",
+                    help="comma list of search variants, each a '+'-joined subset of repredict, "
+                    "restart (the Search options; 'plain' for neither), e.g. plain,repredict")  # fmt: skip
     ap.add_argument("--max-nfe", type=int, default=400)
     ap.add_argument("--constrain", action="store_true")
     ap.add_argument("--propagate", action="store_true")
@@ -49,10 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     tokens = torch.from_numpy(spec.encode_puzzle(puzzles))
     rows = []
     print(f"{args.input}: {len(puzzles)} puzzles, {label} + {args.mode}, max {args.max_nfe} NFE")
-    print("\n| branch entropy | solved | mean NFE | median | p90 | max | exhausted | over budget |"
-          " seconds |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
-    for threshold in [float(x) for x in args.branch_entropy.split(",")]:
-        search = Search(args.mode, threshold, args.max_nfe)
+    print("\n| variant | branch entropy | solved | mean NFE | median | p90 | max | exhausted | "
+          "over budget | mean backtracks | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    grid = [(v, float(x)) for v in args.variants.split(",") for x in args.branch_entropy.split(",")]
+    for variant, threshold in grid:
+        parts = variant.split("+")
+        search = Search(args.mode, threshold, args.max_nfe, repredict="repredict" in parts,
+                        restart="restart" in parts)  # fmt: skip
         t0 = time.perf_counter()
         parts = [
             search.run(
@@ -69,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         answers = torch.cat([p.tokens.cpu() for p in parts])
         nfe = torch.cat([p.nfe.cpu() for p in parts]).float()
         status = torch.cat([p.status.cpu() for p in parts])
+        backtracks = torch.cat([p.backtracks.cpu() for p in parts]).float()
         solved = sum(r is None for r in check_answers(spec, puzzles, answers))
         row = {
+            "variant": variant,
             "branch_entropy": threshold,
             "n": len(puzzles),
             "solved": solved,
@@ -81,15 +90,18 @@ def main(argv: list[str] | None = None) -> int:
             "max_nfe": int(nfe.max()),
             "exhausted": int((status == 2).sum()),
             "over_budget": int((status == 3).sum()),
+            "mean_backtracks": float(backtracks.mean()),
             "seconds": round(seconds, 1),
         }
         rows.append(row)
-        print(f"| {threshold:g} | {solved}/{len(puzzles)} ({100 * row['accuracy']:.1f}%) | "
-              f"{row['mean_nfe']:.2f} | {row['median_nfe']:g} | {row['p90_nfe']:g} | "
-              f"{row['max_nfe']} | {row['exhausted']} | {row['over_budget']} | {seconds:.0f} |",
+        print(f"| {variant} | {threshold:g} | {solved}/{len(puzzles)} "
+              f"({100 * row['accuracy']:.1f}%) | {row['mean_nfe']:.2f} | {row['median_nfe']:g} | "
+              f"{row['p90_nfe']:g} | {row['max_nfe']} | {row['exhausted']} | "
+              f"{row['over_budget']} | {row['mean_backtracks']:.1f} | {seconds:.0f} |",
               flush=True)  # fmt: skip
     if args.json:
         report = {
+            "command": "python benchmarks/search_sweep.py " + " ".join(argv or sys.argv[1:]),
             "input": args.input, "checkpoint": loaded.path, "sampler": label, "mode": args.mode,
             "max_nfe": args.max_nfe, "constrain": args.constrain, "propagate": args.propagate, "device": str(device),
             "machine": machine_info(torch=torch.__version__, threads=torch.get_num_threads()),

@@ -91,6 +91,9 @@ class Search:
         mode: str = "backtrack",
         branch_entropy: float = DEFAULT_BRANCH_ENTROPY,
         max_nfe: int | None = DEFAULT_MAX_NFE,
+        *,
+        repredict: bool = True,
+        restart: bool = True,
     ):
         if mode not in MODES:
             raise ValueError(f"search mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -102,6 +105,7 @@ class Search:
         self.mode = mode
         self.branch_entropy = float(branch_entropy)
         self.max_nfe = None if max_nfe is None else int(max_nfe)
+        self.repredict, self.restart = bool(repredict), bool(restart)
 
     def config(self) -> dict:
         return {"mode": self.mode, "branch_entropy": self.branch_entropy, "max_nfe": self.max_nfe}
@@ -170,6 +174,8 @@ class _State(Board):
         self.branch_points = torch.zeros_like(self.nfe)
         self.backtracks = torch.zeros_like(self.nfe)
         self.status = torch.zeros_like(self.nfe)
+        self.threshold = torch.full((B,), search.branch_entropy, device=dev)  # per row
+        self.restarts = torch.zeros_like(self.nfe)
 
     # --- rows ---------------------------------------------------------------------------
     def searching(self) -> torch.Tensor:
@@ -232,7 +238,7 @@ class _State(Board):
         out = self.step(self.sampler, logits, rows, step=depth.unsqueeze(1),
                         draw_step=self.nfe[rows] + 1, temperature=self.temperature)  # fmt: skip
         chosen, H = out.chosen, out.stats.entropy  # (A, L) untempered
-        is_branch = chosen & (H > self.search.branch_entropy)
+        is_branch = chosen & (H > self.threshold[rows].unsqueeze(1))
         if self.search.mode == "remask":
             is_branch = torch.zeros_like(is_branch)
         # values in the order a backtrack tries them: the one placed, then by probability
@@ -323,23 +329,48 @@ class _State(Board):
         self.entropy[rows] = torch.where(later, math.nan, self.entropy[rows])
         self.prob[rows] = torch.where(later, math.nan, self.prob[rows])
 
+    def _restart(self, rows: torch.Tensor) -> None:
+        """Start ``rows`` again from their puzzle with branch entropy 0 (every uncertain
+        reveal a branch point): their search at the default threshold ran out of values, so a
+        confident reveal must have been wrong. NFE keeps counting."""
+        given = self.rdepth[rows] < 0
+        self._undo_after(rows, ~given)
+        self.rank[rows] = torch.where(given, self.rank[rows], 0)
+        self.order[rows] = 0
+        self.banned[rows] = False
+        self.depth[rows] = 0
+        self.threshold[rows] = 0.0
+        self.restarts[rows] += 1
+
     def _backtrack(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Go back to the latest branch cell with an untried value; returns the rows that are
-        still searching (the others are exhausted) and, for each, the branch cell."""
+        still searching and, for each, that cell (-1 for a row that starts again: see
+        ``_restart``); the others are exhausted."""
         cand = self.branch[rows] & (self.alt[rows] < self.V - 1) & (self.rdepth[rows] > 0)
         stuck = ~cand.any(1)
+        restarted = rows[:0]
+        if self.search.restart:  # spent at the family's threshold: once more at threshold 0
+            again = stuck & (self.threshold[rows] > 0)
+            restarted = rows[again]
+            if restarted.numel():
+                self._restart(restarted)
+            stuck = stuck & ~again
         self.status[rows[stuck]] = EXHAUSTED
-        rows, cand = rows[~stuck], cand[~stuck]
+        keep = cand.any(1)
+        rows, cand = rows[keep], cand[keep]
         if rows.numel() == 0:
-            return rows, rows
+            return restarted, torch.full_like(restarted, -1)
         key = self._key(rows)  # (R, L)
         cell = torch.where(cand, key, -1).argmax(1)  # (R,) the latest branch cell
         at = torch.arange(len(rows), device=rows.device)
         t_cell, r_cell = self.rdepth[rows, cell], self.rank[rows, cell]  # (R,)
         rdepth, rank = self.rdepth[rows], self.rank[rows]
-        self._undo_after(rows, rdepth > t_cell.unsqueeze(1))
-        # the rest of that cell's pass stays, back at its first value
         rest = (rdepth == t_cell.unsqueeze(1)) & (rank > r_cell.unsqueeze(1))  # (R, L)
+        later = rdepth > t_cell.unsqueeze(1)
+        if self.search.repredict:  # the rest of that pass is predicted again, knowing the cell
+            later, rest = later | rest, torch.zeros_like(rest)
+        self._undo_after(rows, later)
+        # (else) the rest of that cell's pass stays, back at its first value
         alt = torch.where(rest, 0, self.alt[rows])
         alt[at, cell] += 1
         self.alt[rows] = alt
@@ -349,6 +380,11 @@ class _State(Board):
         self.tokens[rows] = torch.where(change, first_values, self.tokens[rows])
         self.depth[rows] = t_cell
         self.backtracks[rows] += 1
+        if restarted.numel():  # in row order, as the caller matches them with its rows
+            rows = torch.cat([rows, restarted])
+            cell = torch.cat([cell, torch.full_like(restarted, -1)])
+            order = rows.argsort()
+            rows, cell = rows[order], cell[order]
         return rows, cell
 
     def _remask(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
