@@ -15,10 +15,12 @@ from collections.abc import Callable
 import numpy as np
 
 from puzzles.atomic import write_files
+from puzzles.errors import UnmaskError
 from puzzles.task import TaskSpec
 from sampling.options import SolveOptions
-from sampling.samplers import Sampler
+from sampling.samplers import SAMPLERS, Sampler
 from sampling.solve import forward_fn, resolve_device, solve_puzzles, warm_up
+from sampling.specs import parse_sampler_specs
 
 CSV_FIELDS = (
     "sampler",
@@ -140,6 +142,37 @@ def _row(label: str, opts: SolveOptions, spec: TaskSpec, summary: dict, unknown:
         "constrain": opts.rules,
         "propagate": opts.propagate,
     }
+
+
+def row_options(row: dict, base: SolveOptions) -> tuple[str, SolveOptions]:
+    """The (label, options) a bench row was made with, over ``base`` (device, seed, batch size):
+    its sampler (``name`` and ``params``, else the label's spec), search (mode, branch entropy,
+    budget), temperature and rules. The label is the sampler's, without a ``+mode`` suffix.
+    ValueError naming what the row holds that no sampler takes."""
+    search = row.get("search") if isinstance(row.get("search"), dict) else None
+    label = str(row["sampler"])
+    if search is not None:
+        label = label.removesuffix(f"+{search.get('mode')}")
+    name, params = row.get("name"), row.get("params")
+    if name in SAMPLERS and isinstance(params, dict):
+        try:
+            sampler = SAMPLERS[name](**params)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"sampler {label!r}: {err}") from None
+    else:
+        try:
+            ((_, sampler),) = parse_sampler_specs(label)
+        except (UnmaskError, ValueError) as err:
+            raise ValueError(f"sampler {label!r}: {err}") from None
+    values = {"sampler": sampler, "temperature": float(row.get("temperature") or 0.0),
+              "constrain": bool(row.get("constrain")), "propagate": bool(row.get("propagate"))}  # fmt: skip
+    if search is not None:
+        values.update(search=search.get("mode"), branch_entropy=search.get("branch_entropy"),
+                      max_nfe=search.get("max_nfe") or base.max_nfe)  # fmt: skip
+    try:
+        return label, dataclasses.replace(base, **values)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"sampler {label!r}: {err}") from None
 
 
 def markdown_table(rows: list[dict]) -> str:
