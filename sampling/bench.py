@@ -87,7 +87,8 @@ def run_bench(
     """Run every (label, options) on the same puzzle boards (N, H, W); no retries.
 
     Each row: sampler (label, ``+backtrack`` / ``+remask`` for search rows), name, family,
-    params, search, validator_in_loop, n, solved, accuracy, mean/median/p90/max NFE,
+    params, search, validator_in_loop, temperature, seed, rules, n, solved, accuracy,
+    mean/median/p90/max NFE,
     speedup_nfe (reference top-1 mean NFE / this mean NFE), reference, puzzles_per_second,
     seconds, mean_unknown_cells (cells to fill per puzzle), timing, and the entries of
     ``context`` (task, checkpoint, input, ...).
@@ -139,16 +140,18 @@ def _row(label: str, opts: SolveOptions, spec: TaskSpec, summary: dict, unknown:
         **{k: summary[k] for k in _SUMMARY_KEYS},
         "mean_unknown_cells": unknown,
         "temperature": opts.temperature,
+        "seed": opts.seed,
         "constrain": opts.rules,
         "propagate": opts.propagate,
     }
 
 
 def row_options(row: dict, base: SolveOptions) -> tuple[str, SolveOptions]:
-    """The (label, options) a bench row was made with, over ``base`` (device, seed, batch size):
-    its sampler (``name`` and ``params``, else the label's spec), search (mode, branch entropy,
-    budget), temperature and rules. The label is the sampler's, without a ``+mode`` suffix.
-    ValueError naming what the row holds that no sampler takes."""
+    """The (label, options) a bench row was made with, over ``base`` (device, batch size, and
+    the seed where the row does not say): its sampler (``name`` and ``params``, else the label's
+    spec), search (mode, branch entropy, budget), temperature, seed and rules. The label is the
+    sampler's, without a ``+mode`` suffix. ValueError naming what the row holds that no sampler
+    takes."""
     search = row.get("search") if isinstance(row.get("search"), dict) else None
     label = str(row["sampler"])
     if search is not None:
@@ -165,6 +168,7 @@ def row_options(row: dict, base: SolveOptions) -> tuple[str, SolveOptions]:
         except (UnmaskError, ValueError) as err:
             raise ValueError(f"sampler {label!r}: {err}") from None
     values = {"sampler": sampler, "temperature": float(row.get("temperature") or 0.0),
+              "seed": int(row.get("seed", base.seed)),
               "constrain": bool(row.get("constrain")), "propagate": bool(row.get("propagate"))}  # fmt: skip
     if search is not None:
         values.update(search=search.get("mode"), branch_entropy=search.get("branch_entropy"),

@@ -124,8 +124,9 @@ class ReportPage:
     )  # fmt: skip
     per_sampler: int = option(2, type=int_at_least(1, 100), metavar="K",
                               help="puzzles embedded per bench row, failures first")  # fmt: skip
-    seed: int = option(0, type=seed_int, help="seed of the re-run rows' draws (--seed of the "
-                       "bench; matters only at temperature > 0 and for random orders)")  # fmt: skip
+    seed: int = option(0, type=seed_int, help="seed of the re-run rows' draws where a bench "
+                       "row does not say (older files); matters only at temperature > 0 and for "
+                       "random orders")  # fmt: skip
     device: str = option("auto", help="auto (cuda when available), cpu or cuda")
     title: str | None = option(None, help="page title", shown="the benches' task and input")
     quiet: bool = quiet_option()
