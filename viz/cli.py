@@ -424,12 +424,27 @@ def cmd_report(args) -> int:
     title = rep.title or "unmask bench: " + "; ".join(
         dict.fromkeys(_bench_name(r) for r in rows)
     )  # fmt: skip
-    machine = next((str(r["machine"]) for r in rows if r.get("machine")), None)
-    path = write_page(rep.out, report_payload(rows, puzzles, title, machine))
+    path = write_page(rep.out, report_payload(rows, puzzles, title, _machines(files)))
     failed = sum(not all(r["valid"] for r in p["runs"]) for p in puzzles)
     print(f"wrote {path} ({_size(path)}; {len(rows)} bench rows from {len(files)} file(s), "
           f"{len(puzzles)} puzzles embedded, {failed} with a failed run)")  # fmt: skip
     return 0
+
+
+def _machines(files: list[tuple[str, list[dict]]]) -> str | None:
+    """Where the bench files were run ("machine", else "device" of their rows), each named
+    once; with files of several machines, each with its file's name."""
+    found: dict[str, list[str]] = {}
+    for path, rows in files:
+        for row in rows:
+            where = row.get("machine") or row.get("device")
+            if isinstance(where, str):
+                names = found.setdefault(where, [])
+                if Path(path).name not in names:
+                    names.append(Path(path).name)
+    if len(found) <= 1:
+        return next(iter(found), None)
+    return "; ".join(f"{where} ({', '.join(names)})" for where, names in found.items())
 
 
 def _bench_name(row: dict) -> str:
