@@ -70,7 +70,6 @@ def traced(family: str, view_inputs, index: int, runs):
     return puzzle, [r for r, _ in results], ds.spec
 
 
-CPU = SolveOptions(device="cpu")
 RUNS = {
     "top-2 by margin": TopKSampler(2, proxy="margin"),
     "eb, propagate": (EBSampler(0.5), {"propagate": True}),
