@@ -15,10 +15,12 @@ from collections.abc import Callable
 import numpy as np
 
 from puzzles.atomic import write_files
+from puzzles.errors import UnmaskError
 from puzzles.task import TaskSpec
 from sampling.options import SolveOptions
-from sampling.samplers import Sampler
+from sampling.samplers import SAMPLERS, Sampler
 from sampling.solve import forward_fn, resolve_device, solve_puzzles, warm_up
+from sampling.specs import parse_sampler_specs
 
 CSV_FIELDS = (
     "sampler",
@@ -85,7 +87,8 @@ def run_bench(
     """Run every (label, options) on the same puzzle boards (N, H, W); no retries.
 
     Each row: sampler (label, ``+backtrack`` / ``+remask`` for search rows), name, family,
-    params, search, validator_in_loop, n, solved, accuracy, mean/median/p90/max NFE,
+    params, search, validator_in_loop, temperature, seed, rules, n, solved, accuracy,
+    mean/median/p90/max NFE,
     speedup_nfe (reference top-1 mean NFE / this mean NFE), reference, puzzles_per_second,
     seconds, mean_unknown_cells (cells to fill per puzzle), timing, and the entries of
     ``context`` (task, checkpoint, input, ...).
@@ -137,9 +140,43 @@ def _row(label: str, opts: SolveOptions, spec: TaskSpec, summary: dict, unknown:
         **{k: summary[k] for k in _SUMMARY_KEYS},
         "mean_unknown_cells": unknown,
         "temperature": opts.temperature,
+        "seed": opts.seed,
         "constrain": opts.rules,
         "propagate": opts.propagate,
     }
+
+
+def row_options(row: dict, base: SolveOptions) -> tuple[str, SolveOptions]:
+    """The (label, options) a bench row was made with, over ``base`` (device, batch size, and
+    the seed where the row does not say): its sampler (``name`` and ``params``, else the label's
+    spec), search (mode, branch entropy, budget), temperature, seed and rules. The label is the
+    sampler's, without a ``+mode`` suffix. ValueError naming what the row holds that no sampler
+    takes."""
+    search = row.get("search") if isinstance(row.get("search"), dict) else None
+    label = str(row["sampler"])
+    if search is not None:
+        label = label.removesuffix(f"+{search.get('mode')}")
+    name, params = row.get("name"), row.get("params")
+    if name in SAMPLERS and isinstance(params, dict):
+        try:
+            sampler = SAMPLERS[name](**params)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"sampler {label!r}: {err}") from None
+    else:
+        try:
+            ((_, sampler),) = parse_sampler_specs(label)
+        except (UnmaskError, ValueError) as err:
+            raise ValueError(f"sampler {label!r}: {err}") from None
+    values = {"sampler": sampler, "temperature": float(row.get("temperature") or 0.0),
+              "seed": int(row.get("seed", base.seed)),
+              "constrain": bool(row.get("constrain")), "propagate": bool(row.get("propagate"))}  # fmt: skip
+    if search is not None:
+        values.update(search=search.get("mode"), branch_entropy=search.get("branch_entropy"),
+                      max_nfe=search.get("max_nfe") or base.max_nfe)  # fmt: skip
+    try:
+        return label, dataclasses.replace(base, **values)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"sampler {label!r}: {err}") from None
 
 
 def markdown_table(rows: list[dict]) -> str:

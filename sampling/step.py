@@ -306,7 +306,7 @@ class Board:
             extra = {}
             if details is not None:
                 d = details[k]
-                shown = revealed[k].nonzero().squeeze(1).cpu()
+                shown = revealed[k].nonzero().squeeze(1).cpu().numpy()  # (R,), also when R == 1
                 extra = dict(order=d["order"], proxy=d["proxy"], cell_entropy=d["cell_entropy"],
                              confidence=d["confidence"], top_tokens=d["top_tokens"][shown],
                              top_probs=d["top_probs"][shown])  # fmt: skip

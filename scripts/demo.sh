@@ -2,8 +2,9 @@
 # The main job on the shipped models, on a CPU in about a minute: fresh puzzles, solved with the
 # EB-Sampler and backtracking, every answer checked by the exact validator, a small comparison of
 # samplers (accuracy against forward passes, the model alone), one animation of the
-# order in which cells are unmasked and one reveal-order plot. The comparison table is written to
-# OUTDIR/table.md.
+# order in which cells are unmasked, one reveal-order plot and one HTML page that replays four
+# solves pass by pass (OUTDIR/view.html; open it in a browser). The comparison table is written
+# to OUTDIR/table.md.
 #
 # Usage: bash scripts/demo.sh [OUTDIR]      (default OUTDIR: demo/; needs `unmask` on PATH)
 # Seeds 7001-7002 are used by nothing else (training data: 101, 111, 201-205, 301+; held-out
@@ -40,6 +41,10 @@ $U animate sudoku --input "$OUT/sudoku.txt" --index 0 --compare "topk:k=1" "eb:g
   --fps 8 --out "$OUT/sudoku.compare.gif" --quiet
 $U plot order sudoku --input "$OUT/sudoku.txt" --index 0 --sampler eb --gamma 0.01 \
   --out "$OUT/sudoku.order.png"
+
+say "the first 4 Sudokus pass by pass in one HTML page (top-1, EB, threshold): open $OUT/view.html"
+$U view sudoku --input "$OUT/sudoku.txt" --index 0 1 2 3 \
+  --compare "topk:k=1" "eb:gamma=0.01" "threshold:tau=0.9" --out "$OUT/view.html" --quiet
 
 say "done in $(( $(date +%s) - t0 )) s: tables, answers and figures are in $OUT/"
 ls "$OUT"

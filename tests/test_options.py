@@ -19,7 +19,17 @@ from sampling.cli import BENCH_SKIP, PICTURE_SKIP, BenchRun, Inputs, SolveOutput
 from sampling.options import SolveOptions
 from sampling.samplers import SAMPLERS
 from sampling.specs import knob_owners
-from viz.cli import Animation, BenchFigure, Figure, OnePuzzle, OrderPuzzle, TrainingFigure
+from viz.cli import (
+    Animation,
+    BenchFigure,
+    Figure,
+    OnePuzzle,
+    OrderPuzzle,
+    ReportPage,
+    TrainingFigure,
+    ViewPage,
+    ViewPuzzles,
+)
 
 META = {"-h", "--help", "--config", "--print-config"}
 SAMPLER_FLAGS = {"--sampler"} | {d.flag for owners in knob_owners().values() for _, d in owners}
@@ -46,6 +56,8 @@ def _expected() -> dict[tuple[str, ...], tuple[list, set]]:
     picture, knobs = _solve_decls(PICTURE_SKIP)
     out[("animate",)] = (declared(OnePuzzle) + picture + declared(Animation), knobs)
     out[("plot", "order")] = (declared(OrderPuzzle) + picture + declared(Figure), knobs)
+    out[("view",)] = (declared(ViewPuzzles) + picture + declared(ViewPage), knobs)
+    out[("report",)] = (declared(ReportPage), set())
     out[("plot", "bench")] = (declared(BenchFigure), set())
     out[("plot", "training")] = (declared(TrainingFigure), set())
     return out

@@ -1,9 +1,12 @@
-"""Subcommands owned by the viz package: ``unmask animate`` and ``unmask plot order|bench|training``.
+"""Subcommands owned by the viz package: ``unmask animate``, ``unmask view``, ``unmask report``
+and ``unmask plot order|bench|training``.
 
-``animate`` and ``plot order`` load one puzzle and a model through ``sampling`` (the loader that
-checks the model against the grid, and ``trace_puzzle``, which returns one ``SampleResult`` per
-sampler) and draw those traces; viz has no sampling loop of its own. Heavy imports (torch,
-matplotlib) happen inside the handlers so ``unmask --help`` stays quick.
+``animate``, ``view`` and ``plot order`` load puzzles and a model through ``sampling`` (the
+loader that checks the model against the grid, and ``trace_puzzle``, which returns one
+``SampleResult`` per sampler) and draw those traces; ``report`` also asks ``sampling`` to solve
+the first puzzles of a bench's input to find each row's failures. viz has no sampling loop of
+its own. Heavy imports (torch, matplotlib) happen inside the handlers so ``unmask --help`` stays
+quick.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from puzzles.argtypes import int_at_least, nonneg_int, number
+from puzzles.argtypes import int_at_least, nonneg_int, number, seed_int
 from puzzles.atomic import check_outputs
 from puzzles.errors import UnmaskError
 from puzzles.options import add_command, build, given, option
@@ -25,6 +28,9 @@ from sampling.cli import (
 )
 from sampling.specs import sampler_flags_given
 from viz.trace import COLORS
+
+VIEW_COLORS = (*COLORS, "pass")
+PAGE_SUFFIXES = (".html", ".htm")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +68,67 @@ class Animation:
                               help="extra frames showing the finished board at the end")  # fmt: skip
     out: str = option(required=True, metavar="FILE",
                       help="FILE.gif (always available) or FILE.mp4 (needs ffmpeg on PATH)")  # fmt: skip
+    quiet: bool = quiet_option()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViewPuzzles(Inputs):
+    """The puzzles a view shows (``--index`` of ``--input``) and the model that solves them."""
+
+    index: list[int] = option(
+        factory=lambda: [0], nargs="+", type=nonneg_int, metavar="I",
+        help="which puzzles of the file to show, 0-based (several: a picker on the page), "
+        "e.g. --index 0 1 2 or --index $(seq 0 15)",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViewPage:
+    """What ``unmask view`` shows and writes."""
+
+    compare: list[str] | None = option(
+        None, nargs="+", metavar="SPEC", shown=None,
+        help='samplers side by side, e.g. --compare "topk:k=1" "eb:gamma=0.01" (replaces '
+        "--sampler and its knobs; --temperature, --seed, the rules and --search still apply)",
+    )  # fmt: skip
+    color: str = option(
+        "entropy", choices=VIEW_COLORS,
+        help="what a revealed cell's colour shows first (the page can switch): entropy (nats) "
+        "or probability of the placed value at reveal, or the pass that revealed it",
+    )  # fmt: skip
+    title: str | None = option(None, help="page title",
+                               shown="the puzzles, the file and the model")  # fmt: skip
+    out: str = option(required=True, metavar="FILE.html",
+                      help="one self-contained HTML file (opens from disk, no network)")  # fmt: skip
+    quiet: bool = quiet_option()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportPage:
+    """``unmask report``: bench JSON files in, one HTML page out."""
+
+    results: list[str] = option(help="bench JSON file(s), as `unmask bench --out PREFIX` writes "
+                                "PREFIX.json", flag=None, nargs="+", metavar="BENCH.json")  # fmt: skip
+    out: str = option(required=True, metavar="FILE.html",
+                      help="one self-contained HTML file (opens from disk, no network)")  # fmt: skip
+    input: str | None = option(
+        None, metavar="FILE", shown="the input the bench file names",
+        help="puzzles of the embedded views (the bench's own input, or one like it)",
+    )  # fmt: skip
+    checkpoint: str | None = option(None, metavar="PATH", shown="the model the bench file names",
+                                    help="model file or training folder")  # fmt: skip
+    scan: int = option(
+        16, type=int_at_least(0, 100_000), metavar="N",
+        help="solve the first N puzzles of the input with every row of the bench to find its "
+        "failures, then embed the views of a few (0: the table and chart alone)",
+    )  # fmt: skip
+    per_sampler: int = option(2, type=int_at_least(1, 100), metavar="K",
+                              help="puzzles embedded per bench row, failures first")  # fmt: skip
+    seed: int = option(0, type=seed_int, help="seed of the re-run rows' draws where a bench "
+                       "row does not say (older files); matters only at temperature > 0 and for "
+                       "random orders")  # fmt: skip
+    device: str = option("auto", help="auto (cuda when available), cpu or cuda")
+    title: str | None = option(None, help="page title", shown="the benches' task and input")
     quiet: bool = quiet_option()
 
 
@@ -104,6 +171,26 @@ def register(sub) -> None:
         "in bold on grey, each revealed cell coloured by its entropy (or confidence) at reveal, "
         "the cells revealed in that pass outlined. With --compare, one panel per sampler on a "
         "shared timeline (a sampler that finishes early holds its last frame).",
+    )  # fmt: skip
+    add_command(
+        sub, "view", func=cmd_view, flags=[ViewPuzzles, _picture_flags, ViewPage],
+        help="one HTML page that replays how a model solved some puzzles, pass by pass",
+        description="Solve puzzles with a model, recording every forward pass, and write one "
+        "self-contained HTML file (opens from disk: no server, no network): per puzzle and "
+        "sampler the board after every pass (slider, play, arrow keys), each cell's top-3 "
+        "values and probabilities at its reveal, the sampler's rule at work on the masked "
+        "cells' scores (EB's running sum(H) - max(H) against gamma), a search's backtracks, "
+        "the validator's verdict and the first wrong cell. With --compare, samplers side by "
+        "side on the same puzzle.",
+    )  # fmt: skip
+    add_command(
+        sub, "report", func=cmd_report, flags=[ReportPage],
+        help="one HTML page of `unmask bench` results: table, chart and a few solves",
+        description="Read `unmask bench` JSON files and write one self-contained HTML file: "
+        "the bench table (click a header to sort), accuracy against mean NFE (hover a point), "
+        "and the views of a few puzzles per bench row, failures first: each row re-run on the "
+        "first --scan puzzles of its input with the model the bench names, as `unmask view` "
+        "shows them.",
     )  # fmt: skip
     plot = sub.add_parser(
         "plot",
@@ -148,8 +235,8 @@ def samplers_from_compare(specs: list[str]) -> list:
     return out
 
 
-def load_puzzle(path: str, task: str | None, index: int):
-    """(TaskSpec, puzzle board (H, W), dataset) for puzzle ``index`` of ``path``."""
+def load_puzzles(path: str, task: str | None, indices: list[int]):
+    """The dataset of ``path``, checked to hold puzzles ``indices``."""
     from puzzles.datasets import load_dataset
 
     if not Path(path).exists():
@@ -157,8 +244,17 @@ def load_puzzle(path: str, task: str | None, index: int):
     ds = load_dataset(path, task)
     if len(ds) == 0:
         raise UnmaskError(f"{path}: holds no puzzles")
-    if not 0 <= index < len(ds):
-        raise UnmaskError(f"{path}: no puzzle #{index} (the file has {len(ds)}, numbered from 0)")
+    for index in indices:
+        if not 0 <= index < len(ds):
+            raise UnmaskError(
+                f"{path}: no puzzle #{index} (the file has {len(ds)}, numbered from 0)"
+            )
+    return ds
+
+
+def load_puzzle(path: str, task: str | None, index: int):
+    """(TaskSpec, puzzle board (H, W), dataset) for puzzle ``index`` of ``path``."""
+    ds = load_puzzles(path, task, [index])
     return ds.spec, ds.puzzles[index], ds
 
 
@@ -186,14 +282,37 @@ def traces_for(pick: OnePuzzle, spec, board, runs, record: bool | str = True):
     Returns ([RowTrace], [outcome text], model path, [SampleResult]); the outcome comes from the
     exact validator: "valid answer" or "invalid: <reason>".
     """
-    from sampling.solve import load_for, resolve_device, trace_puzzle
+    from sampling.solve import trace_puzzle
     from viz.trace import row_trace
 
-    device = resolve_device(runs[0][1].device)
-    loaded = load_for(pick.checkpoint, spec, device, source=pick.input)
+    loaded = model_for(pick, spec, runs)
     results = trace_puzzle(loaded.model, spec, board, runs, index=pick.index, record=record)
     traces = [row_trace(result, 0) for result, _ in results]
     return traces, [outcome for _, outcome in results], loaded.path
+
+
+def model_for(inputs: Inputs, spec, runs):
+    """The loaded model of ``inputs`` (``--checkpoint``, else the shipped one) for ``spec``, on
+    the device of the first run."""
+    from sampling.solve import load_for, resolve_device
+
+    device = resolve_device(runs[0][1].device)
+    return load_for(inputs.checkpoint, spec, device, source=inputs.input)
+
+
+def traced_puzzle(model, spec, ds, index: int, runs, source: str, pid: str | None = None):
+    """Puzzle ``index`` of dataset ``ds`` solved once by every (label, SolveOptions) of ``runs``
+    with every pass recorded (``trace_puzzle(..., record="full")``), as a page's puzzle."""
+    from sampling.solve import trace_puzzle
+    from viz.payload import puzzle_payload
+
+    board = ds.puzzles[index]
+    results = trace_puzzle(model, spec, board, runs, index=index, record="full")
+    traced = [(label, opts, result, outcome)
+              for (label, opts), (result, outcome) in zip(runs, results, strict=True)]  # fmt: skip
+    solution = None if ds.solutions is None else ds.solutions[index]
+    return puzzle_payload(spec, board, traced, source=source, index=index, solution=solution,
+                          pid=pid)  # fmt: skip
 
 
 def _puzzle_title(spec, path: str, index: int) -> str:
@@ -228,6 +347,235 @@ def cmd_animate(args) -> int:
     )
     print(f"wrote {info.path} ({info.num_frames} frames at {anim.fps:g} fps; {nfes})")
     return 0
+
+
+def _check_page_out(out: str) -> None:
+    if Path(out).suffix.lower() not in PAGE_SUFFIXES:
+        raise UnmaskError(f"--out {out}: pages are written as .html")
+
+
+def _size(path: Path) -> str:
+    n = path.stat().st_size
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+def cmd_view(args) -> int:
+    from tqdm import tqdm
+
+    from viz.html import write_page
+    from viz.payload import view_payload
+
+    pick = build(ViewPuzzles, given(args, ViewPuzzles))
+    page = build(ViewPage, given(args, ViewPage))
+    _check_page_out(page.out)
+    seen = set()
+    for index in pick.index:
+        if index in seen:
+            raise UnmaskError(f"--index {index} is given twice")
+        seen.add(index)
+    runs = picture_runs(args)
+    check_outputs({"--out": page.out}, _inputs(pick))
+    ds = load_puzzles(pick.input, pick.task, pick.index)
+    spec = ds.spec
+    loaded = model_for(pick, spec, runs)
+    source = Path(pick.input).name
+    puzzles = []
+    for index in tqdm(pick.index, unit="puzzle", disable=page.quiet, leave=False, desc="view"):
+        puzzles.append(traced_puzzle(loaded.model, spec, ds, index, runs, source,
+                                     pid=f"{Path(pick.input).stem}-{index}"))  # fmt: skip
+    title = page.title
+    if title is None:
+        shown = (f"puzzle #{pick.index[0]}" if len(pick.index) == 1
+                 else f"{len(pick.index)} puzzles")  # fmt: skip
+        title = f"{_family_title(spec)}: {shown} of {source} · model {Path(loaded.path).name}"
+    path = write_page(page.out, view_payload(puzzles, title, page.color))
+    solved = [sum(p["runs"][i]["valid"] for p in puzzles) for i in range(len(runs))]
+    runs_text = ", ".join(f"{p_run['label']} {k}/{len(puzzles)} valid"
+                          for p_run, k in zip(puzzles[0]["runs"], solved, strict=True))  # fmt: skip
+    print(f"wrote {path} ({_size(path)}; {len(puzzles)} puzzle(s) x {len(runs)} run(s): "
+          f"{runs_text}; model {Path(loaded.path).name})")  # fmt: skip
+    return 0
+
+
+def _family_title(spec) -> str:
+    from viz.renderers import renderer_for
+
+    return renderer_for(spec).title(spec)
+
+
+def cmd_report(args) -> int:
+    from viz.html import write_page
+    from viz.payload import report_payload
+
+    rep = build(ReportPage, given(args, ReportPage))
+    _check_page_out(rep.out)
+    inputs = {f"BENCH #{i + 1}": p for i, p in enumerate(rep.results)}
+    inputs.update({"--input": rep.input, "--checkpoint": rep.checkpoint})
+    check_outputs({"--out": rep.out}, inputs)
+    files = read_bench_files(rep.results)
+    rows = [row for _, file_rows in files for row in file_rows]
+    groups = [] if rep.scan == 0 else bench_groups(files, rep)
+    puzzles = []
+    for g, group in enumerate(groups):
+        for puzzle in report_puzzles(group, rep):
+            if any(p["id"] == puzzle["id"] for p in puzzles):  # same input, another model
+                puzzle["id"] += f" ({g + 1})"
+            puzzles.append(puzzle)
+    title = rep.title or "unmask bench: " + "; ".join(
+        dict.fromkeys(_bench_name(r) for r in rows)
+    )  # fmt: skip
+    path = write_page(rep.out, report_payload(rows, puzzles, title, _machines(files)))
+    failed = sum(not all(r["valid"] for r in p["runs"]) for p in puzzles)
+    print(f"wrote {path} ({_size(path)}; {len(rows)} bench rows from {len(files)} file(s), "
+          f"{len(puzzles)} puzzles embedded, {failed} with a failed run)")  # fmt: skip
+    return 0
+
+
+def _machines(files: list[tuple[str, list[dict]]]) -> str | None:
+    """Where the bench files were run ("machine", else "device" of their rows), each named
+    once; with files of several machines, each with its file's name."""
+    found: dict[str, list[str]] = {}
+    for path, rows in files:
+        for row in rows:
+            where = row.get("machine") or row.get("device")
+            if isinstance(where, str):
+                names = found.setdefault(where, [])
+                if Path(path).name not in names:
+                    names.append(Path(path).name)
+    if len(found) <= 1:
+        return next(iter(found), None)
+    return "; ".join(f"{where} ({', '.join(names)})" for where, names in found.items())
+
+
+def _bench_name(row: dict) -> str:
+    """'sudoku 9x9 (sudoku.txt)' for a bench row that names its task, size and input."""
+    from puzzles.task import get_task
+
+    task, size, source = row.get("task"), row.get("size"), row.get("input")
+    name = str(task or "bench")
+    if isinstance(task, str) and isinstance(size, int):
+        try:
+            name = get_task(task).describe(size)
+        except UnmaskError:  # a family this installation does not have
+            name = f"{task} {size}"
+    return f"{name} ({Path(source).name})" if isinstance(source, str) else name
+
+
+def read_bench_files(paths: list[str]) -> list[tuple[str, list[dict]]]:
+    """[(path, rows)] of ``unmask bench`` JSON files, every row checked for what the page shows
+    (sampler, n, solved, accuracy, mean NFE; numbers that are not finite become null);
+    ``UnmaskError`` naming the file and row."""
+    from viz.html import check_bench_row
+    from viz.payload import bench_row_for_page
+    from viz.plots import read_bench_json, read_bench_rows
+
+    out = []
+    for p in paths:
+        rows = read_bench_json(p)
+        read_bench_rows(rows, str(p))  # labels, accuracy and NFE as `plot bench` reads them
+        rows = [bench_row_for_page(row) for row in rows]
+        for i, row in enumerate(rows):
+            try:
+                check_bench_row(row, f"row {i}")
+            except ValueError as err:
+                raise UnmaskError(f"{p}: {err}") from None
+            if not 0 <= row["accuracy"] <= 1 or row["solved"] > row["n"]:
+                raise UnmaskError(f"{p}: row {i} ({row['sampler']}) has accuracy "
+                                  f"{row['accuracy']} and solved {row['solved']} of {row['n']}; "
+                                  "expected a fraction from 0 to 1, as `unmask bench` writes it")  # fmt: skip
+        out.append((str(p), rows))
+    return out
+
+
+@dataclass
+class BenchGroup:
+    """Rows of the bench files that share a task, an input and a model: solved together."""
+
+    source: str  # the bench file (for messages)
+    task: str
+    input: str
+    checkpoint: str | None
+    rows: list[dict]
+
+
+def bench_groups(files: list[tuple[str, list[dict]]], rep: ReportPage) -> list[BenchGroup]:
+    """The rows grouped by (task, input, model), with ``--input`` / ``--checkpoint`` in place of
+    what the rows name; ``UnmaskError`` when a group cannot be re-run here."""
+    groups: dict[tuple, BenchGroup] = {}
+    for path, rows in files:
+        for i, row in enumerate(rows):
+            task = row.get("task")
+            if not isinstance(task, str):
+                raise UnmaskError(f"{path}: row {i} names no task, so its puzzles cannot be "
+                                  "re-run (--scan 0 makes the table and chart alone)")  # fmt: skip
+            source = rep.input or row.get("input")
+            if not isinstance(source, str):
+                raise UnmaskError(f"{path}: row {i} names no input file; give --input FILE "
+                                  "(or --scan 0 for the table and chart alone)")  # fmt: skip
+            if not Path(source).is_file():
+                flag = "--input" if rep.input else f"its input {source}"
+                raise UnmaskError(f"{path}: {flag}: no such file here; give --input FILE "
+                                  "(or --scan 0 for the table and chart alone)")  # fmt: skip
+            model = rep.checkpoint or row.get("checkpoint")
+            if isinstance(model, str) and not Path(model).exists():
+                raise UnmaskError(f"{path}: its model {model}: no such file here; give "
+                                  "--checkpoint PATH (or --scan 0 for the table and chart "
+                                  "alone)")  # fmt: skip
+            key = (task, source, model if isinstance(model, str) else None)
+            if key not in groups:
+                groups[key] = BenchGroup(path, *key, rows=[])
+            groups[key].rows.append(row)
+    tasks = {g.task for g in groups.values()}
+    if rep.input and len(tasks) > 1:
+        raise UnmaskError(f"--input {rep.input}: the bench files hold rows of {len(tasks)} "
+                          f"tasks ({', '.join(sorted(tasks))}); --input fits one")  # fmt: skip
+    return list(groups.values())
+
+
+def report_puzzles(group: BenchGroup, rep: ReportPage) -> list[dict]:
+    """The page puzzles of one group: every row re-run (``solve_puzzles``) on the first
+    ``--scan`` puzzles of its input to find its failures, then up to ``--per-sampler`` puzzles
+    per row, failures first, traced with every row (``trace_puzzle``, record "full")."""
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from puzzles.task import get_task
+    from sampling.bench import row_options
+    from sampling.options import SolveOptions
+    from sampling.solve import solve_puzzles
+
+    ds = load_puzzles(group.input, group.task, [])
+    spec = ds.spec
+    for row in group.rows:
+        size = row.get("size")
+        if size is not None and size != ds.size:
+            raise UnmaskError(f"{group.source}: rows of {get_task(group.task).describe(size)} "
+                              f"but {group.input} holds {spec.describe()} puzzles")  # fmt: skip
+    base = build(SolveOptions, {"device": rep.device, "seed": rep.seed, "compile": False})
+    runs = []
+    for row in group.rows:
+        try:
+            runs.append(row_options(row, base))
+        except ValueError as err:
+            raise UnmaskError(f"{group.source}: {err}") from None
+    inputs = Inputs(task=group.task, input=group.input, checkpoint=group.checkpoint)
+    loaded = model_for(inputs, spec, runs)
+    n = min(rep.scan, len(ds))
+    picked: list[int] = []
+    for _, opts in tqdm(runs, unit="row", disable=rep.quiet, leave=False, desc="scan"):
+        # the row's own verdicts, batched and without retries
+        report = solve_puzzles(loaded.model, spec, ds.puzzles[:n],
+                               dataclasses.replace(opts, retries=0))  # fmt: skip
+        failed = [i for i, r in enumerate(report.reasons) if r is not None]
+        rest = [i for i in range(n) if i not in failed]
+        for i in (failed + rest)[: rep.per_sampler]:
+            if i not in picked:
+                picked.append(i)
+    source, stem = Path(group.input).name, Path(group.input).stem
+    return [traced_puzzle(loaded.model, spec, ds, i, runs, source, pid=f"{stem}-{i}")
+            for i in tqdm(sorted(picked), unit="puzzle", disable=rep.quiet, leave=False,
+                          desc="trace")]  # fmt: skip
 
 
 def cmd_plot_order(args) -> int:

@@ -33,6 +33,7 @@ SAMPLER_NAMES = ("eb", "topk", "random", "threshold", "dus")
 SEARCH_MODES = ("backtrack", "remask")
 EVENT_KINDS = ("pass", "fill", "backtrack", "remask")
 PASS_SCORES = ("proxy", "entropy", "confidence")
+COLORS = ("entropy", "prob", "order")  # what the cells' colour shows first
 SIGNIFICANT = 4  # digits kept of every float in a page
 
 
@@ -143,6 +144,8 @@ def validate_payload(payload) -> None:
     if version != VERSION:
         top.at("version").fail(f"this page reads version {VERSION}, got {version!r}")
     _str(_field(payload, "title", top), top.at("title"))
+    if "color" in payload:
+        _choice(payload["color"], top.at("color"), COLORS)
     puzzles = _list(_field(payload, "puzzles", top), top.at("puzzles"))
     if kind == "view" and not puzzles:
         top.at("puzzles").fail("a view needs at least one puzzle")
@@ -158,6 +161,12 @@ def validate_payload(payload) -> None:
         if puzzle["id"] in ids:
             where.at("id").fail(f"{puzzle['id']!r} is used by another puzzle of the page")
         ids.add(puzzle["id"])
+
+
+def check_bench_row(row, name: str = "row") -> None:
+    """Check one bench row as a report page shows it; ``ValueError`` naming the bad field
+    (``row 3.n: ...``, ``name`` being "row 3")."""
+    _bench_row(row, _Check(name))
 
 
 def _bench_row(row, where: _Check) -> None:

@@ -247,26 +247,34 @@ def read_bench_rows(rows: Sequence, source: str) -> list[BenchPoint]:
     return points
 
 
+def read_bench_json(p: str | os.PathLike) -> list:
+    """The sampler rows of one ``unmask bench`` JSON file (not yet checked row by row);
+    ``UnmaskError`` for a file that is not such JSON or holds no rows."""
+    path = Path(p)
+    try:
+        from puzzles.formats import check_input_file
+
+        data = json.loads(check_input_file(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UnmaskError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UnmaskError(f"{path}: is a folder, not a bench JSON file") from None
+    except (UnicodeDecodeError, ValueError) as err:  # ValueError: bad JSON, huge numbers
+        raise UnmaskError(f"{path}: not a JSON file ({err})") from None
+    except OSError as err:
+        raise UnmaskError(f"{path}: cannot read ({err.strerror or err})") from None
+    rows = _rows_of(data, path)
+    if not rows:
+        raise UnmaskError(f"{path}: holds no sampler rows")
+    return rows
+
+
 def read_bench(paths: Sequence[str | os.PathLike]) -> list[BenchPoint]:
     """Sampler rows from one or more ``unmask bench`` JSON files (see ``read_bench_rows``)."""
     points: list[BenchPoint] = []
     for p in paths:
         path = Path(p)
-        try:
-            from puzzles.formats import check_input_file
-
-            data = json.loads(check_input_file(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UnmaskError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise UnmaskError(f"{path}: is a folder, not a bench JSON file") from None
-        except (UnicodeDecodeError, ValueError) as err:  # ValueError: bad JSON, huge numbers
-            raise UnmaskError(f"{path}: not a JSON file ({err})") from None
-        except OSError as err:
-            raise UnmaskError(f"{path}: cannot read ({err.strerror or err})") from None
-        rows = _rows_of(data, path)
-        if not rows:
-            raise UnmaskError(f"{path}: holds no sampler rows")
+        rows = read_bench_json(path)
         for point in read_bench_rows(rows, str(path)):
             points.append(dataclasses.replace(point, source=path.stem))
     return points

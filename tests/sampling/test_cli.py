@@ -180,6 +180,34 @@ def test_bench_writes_csv_json_and_table(files, capsys):
     assert table[1]["params"] == "gamma=1.0;proxy=margin"
 
 
+def test_a_bench_row_gives_back_the_options_it_was_run_with(oracle):
+    """``row_options``: what `unmask report` re-runs a row with is what `run_bench` ran."""
+    import dataclasses
+
+    from sampling.bench import row_options, run_bench
+    from sampling.samplers import DUSSampler, TopKSampler
+
+    spec = get_task("sudoku").spec(4)
+    puzzles = spec.decode(oracle.random_puzzles(2, 8, generator=torch.Generator().manual_seed(1))[0]
+                          .numpy())  # fmt: skip
+    base = SolveOptions(device="cpu", seed=7, temperature=0.5)
+    runs = [("eb:gamma=0.5", dataclasses.replace(base, sampler=EBSampler(0.5), search="backtrack",
+                                                  branch_entropy=0.1, max_nfe=9)),
+            ("dus:two_d=true", dataclasses.replace(base, sampler=DUSSampler(two_d=True),
+                                                    propagate=True)),
+            ("topk:k=2,proxy=margin", dataclasses.replace(base, sampler=TopKSampler(2, "margin"),
+                                                           search="remask"))]  # fmt: skip
+    rows = json.loads(json.dumps(run_bench(oracle, spec, puzzles, runs)))  # as a file holds them
+    def what(o: SolveOptions):  # a row says "rules in the loop" and the search it ran
+        return o.sampler, o.temperature, o.seed, o.rules, o.propagate, o.search_config("sudoku")
+
+    for (label, opts), row in zip(runs, rows, strict=True):
+        got_label, got = row_options(row, SolveOptions(device="cpu"))
+        assert got_label == label and what(got) == what(opts) and got.device == "cpu"
+    with pytest.raises(ValueError, match="unknown sampler"):
+        row_options({**rows[0], "name": "nope", "sampler": "nope"}, base)
+
+
 def test_bench_maze_reports_open_cells(files, capsys):
     d, _ = files
     rc, out, _ = run(

@@ -1,8 +1,9 @@
 """The HTML viewer in a real browser: headless Chromium opens the generated files from file://.
 
 Every page is opened with every request intercepted (only the file itself may load) and with its
-console watched: a test fails on any console error, page error or outside request, besides what
-it checks itself. One browser serves the whole module.
+console watched (the ``opened`` fixture of ``conftest.py``): a test fails on any console error,
+page error or outside request, besides what it checks itself. One browser serves the whole
+module.
 """
 
 from __future__ import annotations
@@ -45,85 +46,6 @@ def files(tmp_path_factory, puzzles):
     report_puzzles = [vp.sudoku_puzzle(s, wrong_in=(EB_FAIL,) if s == 2 else ()) for s in range(4)]
     report = html.write_page(root / "report.html", vp.report_payload(report_puzzles))
     return {"view": view, "report": report, "report_puzzles": report_puzzles}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from viz.browser import chromium
-
-    with chromium() as b:
-        yield b
-
-
-class Opened:
-    """A page opened from disk, with what it logged and requested."""
-
-    def __init__(self, browser, path: Path):
-        self.url = Path(path).resolve().as_uri()
-        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.route("**/*", self._route)
-        self.page.goto(self.url)
-
-    def _route(self, route):
-        self.requests.append(route.request.url)
-        if route.request.url == self.url:
-            route.continue_()
-        else:
-            route.abort()
-
-    # --- reading and driving the viewer ---------------------------------------------------
-    def tokens(self, run: int | None = None) -> list[str]:
-        sel = ".board" if run is None else f'.board[data-run="{run}"]'
-        return self.page.eval_on_selector(
-            sel, "b => [...b.querySelectorAll('.cell')].map(c => c.dataset.token)"
-        )
-
-    def event(self) -> int:
-        return int(self.page.get_attribute("#event-index", "data-event"))
-
-    def go(self, k: int) -> None:
-        self.page.eval_on_selector(
-            "#event-slider", "(e, k) => { e.value = k; e.dispatchEvent(new Event('input')); }", k
-        )
-
-    def run_tab(self, i: int) -> None:
-        self.page.click(f'.run-tab[data-run="{i}"]')
-
-    def puzzle(self, i: int) -> None:
-        self.page.select_option("#puzzle-picker", str(i))
-
-    def boards_over_events(self, n_events: int) -> list[list[str]]:
-        """Slide to every event 0..n_events in turn and read the board: one round trip."""
-        return self.page.evaluate(
-            """n => { const s = document.getElementById('event-slider'), out = [];
-                 for (let k = 0; k <= n; k++) { s.value = k; s.dispatchEvent(new Event('input'));
-                   out.push([...document.querySelectorAll('.board .cell')].map(c => c.dataset.token)); }
-                 return out; }""",
-            n_events,
-        )
-
-
-@pytest.fixture
-def opened(browser):
-    """opened(path) -> Opened; on teardown: no console error and no request but the file."""
-    pages: list[Opened] = []
-
-    def open_(path, strict: bool = True) -> Opened:
-        o = Opened(browser, path)
-        o.strict = strict
-        pages.append(o)
-        return o
-
-    yield open_
-    for o in pages:
-        o.page.close()
-        if o.strict:
-            assert o.errors == [], f"console errors on {o.url}: {o.errors}"
-            assert set(o.requests) == {o.url}, f"requests besides the file: {o.requests}"
 
 
 def expected(puzzle: dict, run: dict, k: int) -> list[str]:

@@ -402,7 +402,7 @@
   // --- the viewer -------------------------------------------------------------------------
   function viewer(root, puzzles, intro) {
     const order = puzzles.map((pz, i) => i);
-    const S = { pi: 0, ri: 0, k: 0, compare: false, stepBy: "nfe", ti: 0, color: "entropy", timer: null, pinned: null, hover: null, hoverRun: null };
+    const S = { pi: 0, ri: 0, k: 0, compare: false, stepBy: "nfe", ti: 0, color: payload.color || "entropy", timer: null, pinned: null, hover: null, hoverRun: null };
     const picker = puzzles.length > 1 ? h("select", { id: "puzzle-picker", "aria-label": "puzzle" }) : null;
     if (picker) {
       order.forEach((i) => {
@@ -417,6 +417,7 @@
       h("option", { value: "nfe", text: "by pass (NFE)" }), h("option", { value: "fraction", text: "by cells filled" }));
     const colorBy = h("select", { id: "color-by", "aria-label": "colour cells by" },
       h("option", { value: "entropy", text: "entropy" }), h("option", { value: "prob", text: "probability" }), h("option", { value: "order", text: "reveal pass" }));
+    colorBy.value = S.color;
     const btn = (id, text, label, fn) => h("button", { id, type: "button", "aria-label": label, title: label, text, onclick: fn });
     const slider = h("input", { type: "range", id: "event-slider", min: 0, max: 0, value: 0, step: 1, "aria-label": "event" });
     const playBtn = btn("play", "play", "play / pause (Space)", () => toggle());
