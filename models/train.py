@@ -153,19 +153,14 @@ def check_runtime(runtime: Runtime) -> None:
 def check_memory_for_batch(cfg: TrainConfig, model_cfg: ModelConfig) -> None:
     """UnmaskError when one training batch's activations alone would not fit in the host's
     memory (a CPU run; about 16 floats per cell, width and layer kept for the backward pass)."""
-    from puzzles.generate import available_memory, human_bytes
+    from puzzles.generate import check_fits
 
     if torch.cuda.is_available():
         return
     cells = cfg.batch_size * model_cfg.spec.num_cells
     need = 16 * 4 * cells * (model_cfg.d_model + model_cfg.d_ff) * model_cfg.n_layers
     need *= model_cfg.n_loops
-    have = available_memory()
-    if have is not None and need > have:
-        raise UnmaskError(
-            f"--batch-size {cfg.batch_size}: one batch needs about {human_bytes(need)} of memory "
-            f"and {human_bytes(have)} is available; use a smaller batch"
-        )
+    check_fits(need, f"--batch-size {cfg.batch_size}: one batch needs", "use a smaller batch")
 
 
 def check_checkpoint(path: Path) -> None:

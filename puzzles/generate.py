@@ -32,13 +32,17 @@ def available_memory() -> int | None:
 
 def check_memory(task: Task, spec: TaskSpec, count: int, what: str) -> None:
     """UnmaskError, with the figures, when generating would not fit in memory."""
-    need = task.generate_bytes(spec, count)
+    check_fits(task.generate_bytes(spec, count), f"{what}: {count} {spec.describe()} puzzles need",
+               "ask for a smaller size or fewer puzzles")  # fmt: skip
+
+
+def check_fits(need: int, what: str, advice: str, share: float = 1.0) -> None:
+    """UnmaskError "WHAT about N of memory and M is available; ADVICE" when ``need`` bytes are
+    more than ``share`` of the memory available (nothing when that is unknown)."""
     have = available_memory()
-    if have is not None and need > have:
-        raise UnmaskError(
-            f"{what}: {count} {spec.describe()} puzzles need about {human_bytes(need)} of memory "
-            f"and {human_bytes(have)} is available; ask for a smaller size or fewer puzzles"
-        )
+    if have is not None and need > have * share:
+        raise UnmaskError(f"{what} about {human_bytes(need)} of memory and {human_bytes(have)} "
+                          f"is available; {advice}")  # fmt: skip
 
 
 def human_bytes(n: float) -> str:

@@ -44,7 +44,7 @@ from typing import Protocol
 
 import numpy as np
 
-from puzzles.sudoku import (
+from puzzles.sudoku_rules import (
     _box_of_n,
     _check_board,
     _digits,

@@ -12,11 +12,23 @@ when a completed board fails the exact validator.
     and then the others by probability, are the alternatives. On a conflict the search goes back
     to the latest branch cell with an untried value (latest in reveal order: pass, then rank
     within the pass, where the pass's confident cells come before its branch cells and branch
-    cells come in ascending entropy), places that value, keeps the rest of that cell's pass,
-    undoes every later pass and forgets their alternatives. Checks that fail at once cost no
-    forward pass; the next pass runs on the repaired board. With ``branch_entropy = 0`` every
-    uncertain decision can be revisited, so with no budget the search finds a valid answer
-    whenever one exists (for a model that never gives a wrong value entropy exactly zero).
+    cells come in ascending entropy), places that value and undoes every later reveal: the rest
+    of that cell's pass (``repredict``: the next forward pass predicts those cells again, now
+    knowing the new value) and every later pass, forgetting their alternatives. Checks that fail
+    at once cost no forward pass; the next pass runs on the repaired board. A row that runs out
+    of values at the family's threshold starts once more from its puzzle at ``branch_entropy``
+    0 (``restart``: a confident reveal must have been wrong, and now every uncertain one can be
+    revisited); its NFE keeps counting. With ``branch_entropy = 0`` and no budget the search
+    finds a valid answer whenever one exists (for a model that never gives a wrong value
+    entropy exactly zero).
+
+    Why ``repredict``: the repairs between two forward passes cost no NFE, so they must be
+    bounded. Keeping the rest of the pass, a large EB pass (gamma 1) with several wrong branch
+    cells tries their combinations one by one at no cost (exponentially many); masking it
+    instead, each branch cell takes at most V - 1 values before the next pass. Variants tried
+    on the numbers and left out (the session notes of issue 23 give the figures): backjumping
+    to the conflict's least-sure cell (fewer solved), an exact backjump (the same answers and
+    NFE, 6x the wall time) and random restarts at temperature 0.5 (fewer solved).
 
 ``remask``
     No stack: on a conflict the latest revealed cell among those breaking a rule (or, when only
@@ -84,6 +96,9 @@ class Search:
     mode:            "backtrack" or "remask".
     branch_entropy:  nats; a revealed cell above it is a branch cell (backtrack).
     max_nfe:         forward passes per puzzle before it counts as failed (None: no budget).
+    repredict:       after a backtrack, predict the rest of the branch cell's pass again
+                     (else keep it, back at its first values).
+    restart:         a row exhausted at a threshold above 0 starts again at threshold 0.
     """
 
     def __init__(
@@ -108,11 +123,12 @@ class Search:
         self.repredict, self.restart = bool(repredict), bool(restart)
 
     def config(self) -> dict:
-        return {"mode": self.mode, "branch_entropy": self.branch_entropy, "max_nfe": self.max_nfe}
+        return {"mode": self.mode, "branch_entropy": self.branch_entropy, "max_nfe": self.max_nfe,
+                "repredict": self.repredict, "restart": self.restart}  # fmt: skip
 
     def __repr__(self) -> str:
         return (f"Search({self.mode!r}, branch_entropy={self.branch_entropy:g}, "
-                f"max_nfe={self.max_nfe})")  # fmt: skip
+                f"max_nfe={self.max_nfe}, repredict={self.repredict}, restart={self.restart})")  # fmt: skip
 
     def run(
         self,

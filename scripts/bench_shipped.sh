@@ -3,10 +3,13 @@
 # and batched throughput. Run from the repository root on a GPU machine (the README's figures came
 # from an H100); on a CPU it works too, but top-1 on 2,000 puzzles takes a long time.
 # Usage: bash scripts/bench_shipped.sh [RESULTS_DIR]      (default docs/results)
+# Knobs: DATA (folder of the sets, default benchmarks/data; the toy mode of gpu_bench.sh points it
+# at a few puzzles per set), MAZE_SETS (default "dfs wilson kruskal prim open"), THROUGHPUT and
+# OVERHEAD (extra flags for the two benchmark scripts).
 set -euo pipefail
 R=${1:-docs/results}
 U=${UNMASK:-unmask}
-D=benchmarks/data
+D=${DATA:-benchmarks/data}
 mkdir -p "$R"
 
 SUDOKU="topk:k=1,proxy=confidence,topk:k=1,proxy=margin,topk:k=1,proxy=entropy,topk:k=2,topk:k=4"
@@ -27,11 +30,11 @@ done
 
 MAZE="topk:k=1,topk:k=2,topk:k=4,eb:gamma=0.001,eb:gamma=0.01,eb:gamma=0.1,eb:gamma=1"
 MAZE+=",threshold:tau=0.9,dus:two_d=true"
-for set in dfs wilson kruskal prim open; do
+for set in ${MAZE_SETS:-dfs wilson kruskal prim open}; do
   $U bench maze --input $D/maze10_${set}_heldout.npz --batch-size 500 --samplers "$MAZE" \
     --out "$R/bench_maze_$set"
 done
 
-python benchmarks/bench_solve_throughput.py --checkpoint models/shipped/sudoku9.pt \
-  --input $D/sudoku17_2000.txt --n 2000 --batch-size 2048 --json "$R/throughput.json"
-python benchmarks/bench_sampler_overhead.py --json "$R/overhead.json"
+python3 benchmarks/bench_solve_throughput.py --checkpoint models/shipped/sudoku9.pt \
+  --input $D/sudoku17_2000.txt --n 2000 --batch-size 2048 ${THROUGHPUT:-} --json "$R/throughput.json"
+python3 benchmarks/bench_sampler_overhead.py ${OVERHEAD:-} --json "$R/overhead.json"

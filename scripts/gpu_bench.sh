@@ -3,26 +3,46 @@
 # the eager and the compiled path, the compiled path's answers against the eager ones, and every
 # README benchmark table (bench_shipped.sh and bench_search.sh) on this one device. Writes
 # gpu_tests.txt, throughput.json, compile.json and results.tar.gz (the bench tables) to OUT.
+# A step that fails is named and the rest still run (one GPU run is rare); the exit status is
+# then 1.
 #
 # Usage (repository root): bash scripts/gpu_bench.sh OUT
+#   TOY=1 bash scripts/gpu_bench.sh OUT    every command on 4 puzzles of one set per family, for a
+#                                          CPU check
 set -uo pipefail
 OUT=${1:?usage: bash scripts/gpu_bench.sh OUT}
 U=${UNMASK:-python3 -m unmask_cli}
-D=benchmarks/data
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUT/tables"
 t0=$(date +%s)
+status=0
 say() { echo "== $(( $(date +%s) - t0 )) s: $*"; }
+failed() { say "FAILED: $*"; status=1; }
+if [ "${TOY:-0}" = 1 ]; then
+  D="$OUT/toy_data"
+  python3 scripts/subset_sets.py benchmarks/data "$D" 4 || failed "toy sets"
+  N=16 BATCH=8 CMP_N=8 CMP_BATCHES=8 MAZE_LIMIT=4
+  export DATA="$D" THROUGHPUT="--n 16 --batch-size 8 --rounds 1 --forward-repeats 1"
+  export OVERHEAD="--repeats 2 --k 2 --cpu-batch 8" REMASK_LIMIT=4
+  export SUDOKU_SETS=sudoku17_2000.txt MAZE_SETS=open
+else
+  D=benchmarks/data N=8192 BATCH=2048 CMP_N=2000 CMP_BATCHES=256,2048 MAZE_LIMIT=500
+fi
 
 say "CUDA tests"
-python3 -m pytest -q -m gpu tests/sampling/test_gpu.py -p no:cacheprovider 2>&1 | tee "$OUT/gpu_tests.txt"
-say "throughput: eager and compiled, batch 2048, 17-clue puzzles"
+python3 -m pytest -q -m gpu tests/sampling/test_gpu.py -p no:cacheprovider 2>&1 \
+  | tee "$OUT/gpu_tests.txt" || failed "CUDA tests"
+say "throughput: eager and compiled, batch $BATCH, 17-clue puzzles"
 python3 benchmarks/bench_solve_throughput.py --checkpoint models/shipped/sudoku9.pt \
-  --input $D/sudoku17_2000.txt --n 8192 --batch-size 2048 --json "$OUT/throughput.json"
-python3 benchmarks/bench_solve_compile.py --input $D/sudoku9_heldout.npz --n 2000 \
-  --batches 256,2048 --json "$OUT/compile.json"
+  --input "$D/sudoku17_2000.txt" --n "$N" --batch-size "$BATCH" ${THROUGHPUT:-} \
+  --json "$OUT/throughput.json" || failed "throughput"
+python3 benchmarks/bench_solve_compile.py --input "$D/sudoku9_heldout.npz" --n "$CMP_N" \
+  --batches "$CMP_BATCHES" --json "$OUT/compile.json" || failed "compiled against eager"
 say "README tables"
-UNMASK="$U" bash scripts/bench_shipped.sh "$OUT/tables"
-DEVICE=cuda UNMASK="$U" MAZE_LIMIT=500 bash scripts/bench_search.sh "$OUT/tables"
+UNMASK="$U" bash scripts/bench_shipped.sh "$OUT/tables" || failed "bench_shipped.sh"
+DEVICE=cuda
+if [ "${TOY:-0}" = 1 ]; then DEVICE=auto; fi
+DEVICE=$DEVICE UNMASK="$U" MAZE_LIMIT=$MAZE_LIMIT bash scripts/bench_search.sh "$OUT/tables" || failed "bench_search.sh"
 say "done"
-tar -czf "$OUT/results.tar.gz" -C "$OUT" tables && rm -rf "$OUT/tables"
+tar -czf "$OUT/results.tar.gz" -C "$OUT" tables && rm -rf "$OUT/tables" "$OUT/toy_data"
+exit $status

@@ -15,10 +15,10 @@ W="$OUT/work"
 mkdir -p "$W/data"
 export PYTHONUNBUFFERED=1
 if [ "${TOY:-0}" = 1 ]; then
-  SIZES=${SIZES:-3,4,5} BASE=4 N=200 MINUTES=0.4 PRESET=tiny BATCH=16 LIMIT=16 PROBE=30 VAL=32 SEARCH=(--max-nfe 12)
+  SIZES=${SIZES:-3,4,5} BASE=4 N=200 MINUTES=0.2 PRESET=tiny BATCH=16 LIMIT=4 BIG_LIMIT=1 PROBE=30 VAL=32 SEARCH=(--max-nfe 12)
 else
   SIZES=${SIZES:-5,7,9,10,11,13,15} BASE=10 N=${N:-12000} MINUTES=${MINUTES:-7}
-  PRESET=${PRESET:-small} BATCH=${BATCH:-512} LIMIT=${LIMIT:-500} PROBE=120 VAL=512 SEARCH=()
+  PRESET=${PRESET:-small} BATCH=${BATCH:-512} LIMIT=${LIMIT:-500} BIG_LIMIT=${LIMIT:-500} PROBE=120 VAL=512 SEARCH=()
 fi
 LR=${LR:-7e-4}
 source "$(dirname "$0")/gpu_common.sh"
@@ -61,7 +61,7 @@ for set in dfs wilson kruskal prim open; do
     --out "$W/bench_maze10_$set" | tee -a "$W/bench.txt"
 done
 for cells in 15 20; do
-  $U bench maze --input $D/maze${cells}_dfs_heldout.npz --limit "$LIMIT" \
+  $U bench maze --input $D/maze${cells}_dfs_heldout.npz --limit "$BIG_LIMIT" \
     --checkpoint "$OUT/maze.pt" --quiet --batch-size 256 --samplers "eb:gamma=0.01" \
     --search none backtrack "${SEARCH[@]}" --out "$W/bench_maze${cells}_dfs" | tee -a "$W/bench.txt"
 done

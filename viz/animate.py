@@ -351,17 +351,15 @@ def write_animation(
 def _check_memory(anim: AnimationFigure, out: Path) -> None:
     """UnmaskError (and the figure closed) when the frames would not fit in memory: a GIF keeps
     one byte per pixel of every frame until it is written."""
-    from puzzles.generate import available_memory, human_bytes
+    from puzzles.generate import check_fits
 
     h, w = anim.size_px
-    need = anim.num_frames * h * w * 2
-    have = available_memory()
-    if have is not None and need > have // 2:
+    try:
+        check_fits(anim.num_frames * h * w * 2, f"{out}: {anim.num_frames} frames of {w}x{h} "
+                   "pixels need", "use fewer --hold-frames", share=0.5)  # fmt: skip
+    except UnmaskError:
         anim.close()
-        raise UnmaskError(
-            f"{out}: {anim.num_frames} frames of {w}x{h} pixels need about {human_bytes(need)} "
-            f"of memory and {human_bytes(have)} is available; use fewer --hold-frames"
-        )
+        raise
 
 
 def _progress(frames, enabled: bool, desc: str):

@@ -49,20 +49,31 @@ class OrderPuzzle(OnePuzzle):
                               nargs="?", shown="inferred from the file")  # fmt: skip
 
 
+def compare_option(still: str):
+    """``--compare SPEC ...``; ``still``: the flags that still apply to every panel."""
+    return option(
+        None, nargs="+", metavar="SPEC", shown=None,
+        help='samplers side by side, e.g. --compare "topk:k=1" "eb:gamma=0.01" (replaces '
+        f"--sampler and its knobs; {still} still apply)",
+    )  # fmt: skip
+
+
+def color_option(choices, shows: str):
+    return option("entropy", choices=choices, help=f"what a revealed cell's colour shows{shows}")
+
+
+def html_out_option():
+    return option(required=True, metavar="FILE.html",
+                  help="one self-contained HTML file (opens from disk, no network)")  # fmt: skip
+
+
 @dataclass(frozen=True, kw_only=True)
 class Animation:
     """What ``unmask animate`` draws and writes."""
 
-    compare: list[str] | None = option(
-        None, nargs="+", metavar="SPEC", shown=None,
-        help='samplers side by side, e.g. --compare "topk:k=1" "eb:gamma=0.01" (replaces '
-        "--sampler and its knobs; --temperature and --seed still apply)",
-    )  # fmt: skip
-    color: str = option(
-        "entropy", choices=COLORS,
-        help="what a revealed cell's colour shows: entropy (nats) or probability of the placed "
-        "value, both at reveal",
-    )  # fmt: skip
+    compare: list[str] | None = compare_option("--temperature and --seed")
+    color: str = color_option(COLORS, ": entropy (nats) or probability of the placed value, "
+                              "both at reveal")  # fmt: skip
     fps: float = option(4.0, type=number(0.0, 120.0, low_open=True), help="frames per second")
     hold_frames: int = option(4, type=int_at_least(0, 1000),
                               help="extra frames showing the finished board at the end")  # fmt: skip
@@ -86,20 +97,13 @@ class ViewPuzzles(Inputs):
 class ViewPage:
     """What ``unmask view`` shows and writes."""
 
-    compare: list[str] | None = option(
-        None, nargs="+", metavar="SPEC", shown=None,
-        help='samplers side by side, e.g. --compare "topk:k=1" "eb:gamma=0.01" (replaces '
-        "--sampler and its knobs; --temperature, --seed, the rules and --search still apply)",
-    )  # fmt: skip
-    color: str = option(
-        "entropy", choices=VIEW_COLORS,
-        help="what a revealed cell's colour shows first (the page can switch): entropy (nats) "
-        "or probability of the placed value at reveal, or the pass that revealed it",
-    )  # fmt: skip
+    compare: list[str] | None = compare_option("--temperature, --seed, the rules and --search")
+    color: str = color_option(VIEW_COLORS, " first (the page can switch): entropy (nats) or "
+                              "probability of the placed value at reveal, or the pass that "
+                              "revealed it")  # fmt: skip
     title: str | None = option(None, help="page title",
                                shown="the puzzles, the file and the model")  # fmt: skip
-    out: str = option(required=True, metavar="FILE.html",
-                      help="one self-contained HTML file (opens from disk, no network)")  # fmt: skip
+    out: str = html_out_option()
     quiet: bool = quiet_option()
 
 
@@ -109,8 +113,7 @@ class ReportPage:
 
     results: list[str] = option(help="bench JSON file(s), as `unmask bench --out PREFIX` writes "
                                 "PREFIX.json", flag=None, nargs="+", metavar="BENCH.json")  # fmt: skip
-    out: str = option(required=True, metavar="FILE.html",
-                      help="one self-contained HTML file (opens from disk, no network)")  # fmt: skip
+    out: str = html_out_option()
     input: str | None = option(
         None, metavar="FILE", shown="the input the bench file names",
         help="puzzles of the embedded views (the bench's own input, or one like it)",
@@ -273,7 +276,9 @@ def picture_runs(args) -> list[tuple[str, object]]:
             f"{typed[0]} does not combine with --compare; put knobs in each spec, "
             'e.g. --compare "topk:k=1" "eb:gamma=0.1"'
         )
-    return [(lab, dataclasses.replace(opts, sampler=s)) for lab, s in samplers_from_compare(compare)]
+    return [
+        (lab, dataclasses.replace(opts, sampler=s)) for lab, s in samplers_from_compare(compare)
+    ]
 
 
 def traces_for(pick: OnePuzzle, spec, board, runs, record: bool | str = True):

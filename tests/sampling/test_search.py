@@ -330,3 +330,55 @@ def test_an_empty_selection_reveals_the_most_certain_masked_cell(sudoku4, oracle
     res = Search("backtrack", 0.0, max_nfe=None).run(oracle, _Empty(), spec, tokens[:6])
     assert (res.status == SOLVED).all()
     assert torch.equal(res.nfe, (tokens[:6] == spec.mask_id).sum(1))  # one cell per pass
+
+
+def test_a_row_spent_at_the_family_threshold_starts_again_at_threshold_0():
+    """At branch entropy 0.1 cell 1 (0.008 nats on its wrong 0) is no branch point: pass 1
+    reveals it, pass 2 cell 0 = 0; [0, 0] and [1, 0] fail and nothing is left to try. With
+    ``restart`` the row starts again at threshold 0 and finds [1, 1] as the threshold-0 search
+    does (three more passes: five in all, NFE keeps counting); without it, exhausted at 2."""
+    spec = register_task(_PairTask()).spec(1)
+    model = _constant([[0.7, 0.3], [0.999, 0.001]])
+    tokens = torch.full((1, 2), spec.mask_id)
+    res = Search("backtrack", 0.1, max_nfe=50).run(model, TopKSampler(1), spec, tokens,
+                                                   record=True)  # fmt: skip
+    assert res.tokens.tolist() == [[1, 1]] and int(res.status[0]) == SOLVED
+    assert int(res.nfe[0]) == 5 and int(res.backtracks[0]) == 1 + 3
+    assert int(res.branch_points[0]) == 1 + 3  # cell 0 before the restart, then as at 0
+    passes = [e.values.tolist() for e in res.events[0] if e.kind == "pass"]
+    assert passes == [[-1, 0], [0, 0], [-1, 0], [0, 0], [0, 1]]
+    plain = Search("backtrack", 0.1, max_nfe=None, restart=False).run(model, TopKSampler(1),
+                                                                      spec, tokens)  # fmt: skip
+    assert int(plain.status[0]) == EXHAUSTED and int(plain.nfe[0]) == 2
+
+
+def test_after_a_backtrack_the_rest_of_the_pass_is_predicted_again():
+    """EB at gamma 10 reveals both cells in pass 1, both branch cells: cell 0 = 0 (0.673 nats,
+    ranked first), cell 1 = 0 (0.688). [0, 0] fails; cell 1 tries 1: [0, 1] fails; cell 1 is
+    spent, so cell 0 takes 1. With ``repredict`` cell 1, the rest of that pass, is masked and
+    pass 2 predicts it knowing cell 0 = 1: 1 at 0.99, [1, 1] (two backtracks, two passes).
+    Without it, cell 1 goes back to its first value 0, [1, 0] fails and it tries 1: solved
+    with no second pass, at three backtracks."""
+    spec = register_task(_PairTask()).spec(1)
+
+    def model(tokens):
+        cell1 = torch.where((tokens[:, :1] == 1).unsqueeze(-1), torch.tensor([0.01, 0.99]),
+                            torch.tensor([0.55, 0.45]))  # fmt: skip
+        cell0 = torch.tensor([0.6, 0.4]).expand(tokens.shape[0], 1, 2)
+        return torch.cat([cell0, cell1], 1).log()
+
+    tokens = torch.full((1, 2), spec.mask_id)
+    res = Search("backtrack", 0.0, max_nfe=None).run(model, EBSampler(10.0), spec, tokens,
+                                                     record=True)  # fmt: skip
+    assert res.tokens.tolist() == [[1, 1]] and int(res.status[0]) == SOLVED
+    assert int(res.nfe[0]) == 2 and int(res.backtracks[0]) == 2
+    assert int(res.branch_points[0]) == 3  # cell 1 again in pass 2 (0.056 nats > 0)
+    steps = [(e.kind, e.values.tolist()) for e in res.events[0]]
+    assert steps == [("pass", [0, 0]), ("backtrack", [0, 1]), ("backtrack", [1, -1]),
+                     ("pass", [1, 1])]  # fmt: skip
+    assert res.reveal_step.tolist() == [[1, 2]]
+    kept = Search("backtrack", 0.0, max_nfe=None, repredict=False).run(
+        model, EBSampler(10.0), spec, tokens, record=True)  # fmt: skip
+    assert kept.tokens.tolist() == [[1, 1]] and int(kept.nfe[0]) == 1
+    assert int(kept.backtracks[0]) == 3 and int(kept.branch_points[0]) == 2
+    assert [e.values.tolist() for e in kept.events[0]] == [[0, 0], [0, 1], [1, 0], [1, 1]]

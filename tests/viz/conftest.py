@@ -15,6 +15,15 @@ from puzzles.tokens import GOAL, OPEN, PATH, START, WALL
 from sampling.step import SampleResult
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny forward passes on a busy 2-core machine: one intra-op thread (see sampling tests)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def sudoku_grid_tokens(n: int) -> np.ndarray:
     """A valid solved n x n Sudoku as tokens (digit - 1), row-major (n*n,)."""
     box = int(round(n**0.5))
@@ -119,7 +128,9 @@ def tiny_files(tmp_path_factory):
         files[f"{spec.task}_model"] = path
     boards = np.stack([sudoku.generate(rng, 2).puzzle for _ in range(2)])
     (root / "sudoku.txt").write_text(format_sudoku_text(boards))
-    (root / "maze.txt").write_text(format_maze_text(np.stack([maze.generate(rng, 3)[0] for _ in range(2)])))
+    (root / "maze.txt").write_text(
+        format_maze_text(np.stack([maze.generate(rng, 3)[0] for _ in range(2)]))
+    )
     files["sudoku_puzzles"] = root / "sudoku.txt"
     files["maze_puzzles"] = root / "maze.txt"
     return files

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from models.checkpoint import load_model
 from puzzles.datasets import load_dataset
@@ -24,33 +23,13 @@ from unmask_cli import main
 from viz import html
 from viz.payload import event_payload, first_wrong, puzzle_payload, view_payload
 
+sys.path.insert(0, str(Path(__file__).parent))
+from view_payload import embedded, fold  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny forward passes on a busy 2-core machine: one intra-op thread (see sampling tests)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def embedded(path) -> dict:
-    """The payload a page holds."""
-    text = Path(path).read_text(encoding="utf-8")
-    m = re.search(r'<script type="application/json" id="unmask-payload">(.*?)</script>', text, re.S)
-    return json.loads(m.group(1))
-
-
-def fold(puzzle: list[int], events: list[dict], k: int) -> list[int]:
-    board = list(puzzle)
-    for ev in events[:k]:
-        for cell, token in ev["set"]:
-            board[cell] = token
-        for cell in ev["unset"]:
-            board[cell] = -1
-    return board
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def kept(events: list[Event]) -> list[Event]:
@@ -112,7 +91,9 @@ def test_the_payload_is_the_recorded_trace(view_inputs, family):
                     for i, c in enumerate(cells):
                         info = pe["info"][str(c)]
                         assert [t for t, _ in info["top"]] == ev.top_tokens[i].tolist()
-                        assert [p for _, p in info["top"]] == pytest.approx(ev.top_probs[i].tolist())
+                        assert [p for _, p in info["top"]] == pytest.approx(
+                            ev.top_probs[i].tolist()
+                        )
                         assert info["prob"] == pytest.approx(float(ev.prob[c]))
                         assert info.get("branch", False) == bool(
                             opts.search == "backtrack" and ev.branch[c]
@@ -225,7 +206,9 @@ def test_report_embeds_failures_first_and_agrees_with_the_bench(view_inputs, tmp
     assert payload["machine"] == rows[0]["machine"]
     sudoku = [p for p in payload["puzzles"] if p["task"] == "sudoku"]
     mazes = [p for p in payload["puzzles"] if p["task"] == "maze"]
-    assert sudoku and mazes and len({p["id"] for p in payload["puzzles"]}) == len(payload["puzzles"])
+    assert (
+        sudoku and mazes and len({p["id"] for p in payload["puzzles"]}) == len(payload["puzzles"])
+    )
     labels = [r["sampler"] for r in rows if r["task"] == "sudoku"]
     for p in sudoku:  # every row re-run on every embedded puzzle, in the bench's order
         assert [r["label"] for r in p["runs"]] == labels

@@ -13,21 +13,17 @@ or any request besides the file itself.
 from __future__ import annotations
 
 import json
-import os
-import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from viz.browser import missing
+sys.path.insert(0, str(Path(__file__).parent))
+from view_payload import embedded, need_browser  # noqa: E402
 
-_WHY = missing()
-if _WHY:
-    if os.environ.get("CI"):  # CI installs both (.ci/run): a skip there would hide a broken page
-        pytest.fail(f"browser tests: {_WHY}", pytrace=False)
-    pytest.skip(_WHY, allow_module_level=True)
+need_browser()
 
 from models.checkpoint import load_model  # noqa: E402
 from puzzles.datasets import load_dataset  # noqa: E402
@@ -39,19 +35,7 @@ from unmask_cli import main  # noqa: E402
 from viz import html  # noqa: E402
 from viz.payload import puzzle_payload, view_payload  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def embedded(path) -> dict:
-    text = Path(path).read_text(encoding="utf-8")
-    m = re.search(r'<script type="application/json" id="unmask-payload">(.*?)</script>', text, re.S)
-    return json.loads(m.group(1))
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def options_of(run: dict) -> SolveOptions:

@@ -9,9 +9,14 @@ the rules run on the rounded numbers, summed in the same order as the page, so t
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from puzzles import maze, sudoku
 
@@ -345,6 +350,26 @@ def report_payload(puzzles: list[dict], title: str = "unmask bench (synthetic)")
 def sudoku_16x3() -> dict:
     """The size budget's payload: 16 Sudoku puzzles x (top-1, EB, threshold)."""
     return view_payload([sudoku_puzzle(s, runs=(TOP1, EB, THRESHOLD)) for s in range(16)])
+
+
+def need_browser() -> None:
+    """Skip the calling test module without a browser, with one line saying how to install
+    one; under CI (``.ci/run`` installs both) fail instead, so a broken page cannot pass unseen.
+    Call it at the module's top, before the imports it guards."""
+    from viz.browser import missing
+
+    why = missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests: {why}", pytrace=False)
+        pytest.skip(why, allow_module_level=True)
+
+
+def embedded(path) -> dict:
+    """The payload a written page holds."""
+    text = Path(path).read_text(encoding="utf-8")
+    m = re.search(r'<script type="application/json" id="unmask-payload">(.*?)</script>', text, re.S)
+    return json.loads(m.group(1))
 
 
 def fold(puzzle: list[int], events: list[dict], k: int) -> list[int]:

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Issue 23's tables: the hardest sets with the model placing every cell. On the shipped models,
+# EB at gamma 0.01: the model alone and with backtracking search (the rules only refuse), and
+# with --propagate; then the guesses of the MRV solver, of the solver ordered by the model and of
+# the sampler's search on the same hard puzzles (benchmarks/guess_compare.py). One machine, one run.
+#
+# Usage: bash scripts/bench_hard.sh [RESULTS_DIR]      (default docs/results)
+# Knobs: LIMIT (puzzles per Sudoku set, default all), MAZE_LIMIT (mazes per 10x10 set for the
+# search rows, default 200), GUESS_N (puzzles per set for the guess comparison, default 200),
+# MAX_NFE (the search's budget per puzzle, default 1000), DEVICE (default auto).
+# On 2 CPU cores about an hour and a half; most of it is the maze rows.
+set -euo pipefail
+R=${1:-docs/results}
+U=${UNMASK:-unmask}
+D=${DATA:-benchmarks/data}
+mkdir -p "$R"
+B="$U bench --device ${DEVICE:-auto} --quiet --samplers eb:gamma=0.01 --max-nfe ${MAX_NFE:-1000}"
+LIM=()
+if [ -n "${LIMIT:-}" ]; then LIM=(--limit "$LIMIT"); fi
+
+for set in sudoku9_hard20.npz sudoku9_hard100.npz; do
+  python3 benchmarks/guess_compare.py --input "$D/$set" --n "${GUESS_N:-200}" \
+    --json "$R/guess_compare_${set%%.*}.json" | tee "$R/guess_compare_${set%%.*}.md"
+done
+for set in sudoku9_heldout.npz sudoku17_2000.txt sudoku9_hard20.npz sudoku9_hard100.npz; do
+  name=${set%%.*}
+  $B sudoku --input "$D/$set" "${LIM[@]}" --search none backtrack --out "$R/hard_$name"
+  $B sudoku --input "$D/$set" "${LIM[@]}" --search backtrack --propagate --out "$R/hard_${name}_propagate"
+done
+for set in dfs open wilson kruskal prim; do
+  $B maze --input "$D/maze10_${set}_heldout.npz" --limit "${MAZE_LIMIT:-200}" --search none backtrack \
+    --out "$R/hard_maze10_$set"
+done
