@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
 # Issue 23's tables: the hardest sets with the model placing every cell. On the shipped models,
-# EB at gamma 0.01: the model alone and with backtracking search (the rules only refuse), and
-# with --propagate; then the guesses of the MRV solver, of the solver ordered by the model and of
-# the sampler's search on the same hard puzzles (benchmarks/guess_compare.py). One machine, one run.
+# EB at gamma 0.01: first the guesses of the MRV solver, of the solver ordered by the model and of
+# the sampler's search on the same hard puzzles (benchmarks/guess_compare.py; its seconds are the
+# reason it goes first, on a machine not yet busy), then the model alone and with backtracking
+# search (the rules only refuse), and with --propagate. One machine, one run.
 #
 # Usage: bash scripts/bench_hard.sh [RESULTS_DIR]      (default docs/results)
-# Knobs: LIMIT (puzzles per Sudoku set, default all), MAZE_LIMIT (mazes per 10x10 set for the
-# search rows, default 200), GUESS_N (puzzles per set for the guess comparison, default 200),
-# MAX_NFE (the search's budget per puzzle, default 1000), DEVICE (default auto).
-# On 2 CPU cores about an hour and a half; most of it is the maze rows.
+# Knobs: LIMIT (puzzles per Sudoku set, default all), MAZE_LIMIT (mazes per 10x10 set, default
+# 200), GUESS_N (puzzles per hard set for the guess comparison, default 200), MAX_NFE (the
+# search's budget per puzzle, default 1000), DEVICE (default auto), DATA (default benchmarks/data).
+# On 2 CPU cores about 55 minutes, a third of it the maze rows.
 set -euo pipefail
-R=${1:-docs/results}
-U=${UNMASK:-unmask}
-D=${DATA:-benchmarks/data}
+R=${1:-docs/results} D=${DATA:-benchmarks/data}
 mkdir -p "$R"
-B="$U bench --device ${DEVICE:-auto} --quiet --samplers eb:gamma=0.01 --max-nfe ${MAX_NFE:-1000}"
 LIM=()
 if [ -n "${LIMIT:-}" ]; then LIM=(--limit "$LIMIT"); fi
+B="${UNMASK:-unmask} bench --device ${DEVICE:-auto} --quiet --samplers eb:gamma=0.01 --max-nfe ${MAX_NFE:-1000}"
 
 for set in sudoku9_hard20.npz sudoku9_hard100.npz; do
   python3 benchmarks/guess_compare.py --input "$D/$set" --n "${GUESS_N:-200}" \

@@ -5,7 +5,9 @@
 # for MINUTES (default 7); the held-out benches at 10x10 (five generators), 15x15 and at 20x20,
 # a size it never saw. Writes maze.pt (the any-size model), results.tar.gz and summary.txt to OUT.
 #
-# Usage (repository root): bash scripts/gpu_maze.sh OUT      (TOY=1: seconds-long, for a CPU check)
+# Usage (repository root): bash scripts/gpu_maze.sh OUT
+#   TOY=1 bash scripts/gpu_maze.sh OUT    seconds-long, for a CPU check (benches: DFS and DFS +
+#                                         openings at 10x10, one 15x15 maze)
 # Seeds: training 301-399 (held-out sets use 9101-9105 and 9201-9202; checked disjoint below).
 set -euo pipefail
 OUT=${1:?usage: bash scripts/gpu_maze.sh OUT}
@@ -15,10 +17,11 @@ W="$OUT/work"
 mkdir -p "$W/data"
 export PYTHONUNBUFFERED=1
 if [ "${TOY:-0}" = 1 ]; then
-  SIZES=${SIZES:-3,4,5} BASE=4 N=200 MINUTES=0.2 PRESET=tiny BATCH=16 LIMIT=4 BIG_LIMIT=1 PROBE=30 VAL=32 SEARCH=(--max-nfe 12)
+  SIZES=${SIZES:-3,4,5} BASE=4 N=200 MINUTES=0.2 PRESET=tiny BATCH=16 LIMIT=4 BIG_LIMIT=1 SETS='dfs open' BIG=15 PROBE=30 VAL=32 SEARCH=(--max-nfe 12)
 else
   SIZES=${SIZES:-5,7,9,10,11,13,15} BASE=10 N=${N:-12000} MINUTES=${MINUTES:-7}
-  PRESET=${PRESET:-small} BATCH=${BATCH:-512} LIMIT=${LIMIT:-500} BIG_LIMIT=${LIMIT:-500} PROBE=120 VAL=512 SEARCH=()
+  PRESET=${PRESET:-small} BATCH=${BATCH:-512} LIMIT=${LIMIT:-500} BIG_LIMIT=${LIMIT:-500} SETS='dfs wilson kruskal prim open' BIG='15 20'
+  PROBE=120 VAL=512 SEARCH=()
 fi
 LR=${LR:-7e-4}
 source "$(dirname "$0")/gpu_common.sh"
@@ -55,12 +58,12 @@ $U train maze --cells "$BASE" --sizes "$SIZES" --pos rope2d --preset "$PRESET" \
 cp "$W/run/model.pt" "$OUT/maze.pt"
 
 say "held-out benches"
-for set in dfs wilson kruskal prim open; do
+for set in $SETS; do
   $U bench maze --input $D/maze10_${set}_heldout.npz --limit "$LIMIT" --checkpoint "$OUT/maze.pt" \
     --quiet --batch-size 512 --samplers "topk:k=1,eb:gamma=0.01" --search none backtrack "${SEARCH[@]}" \
     --out "$W/bench_maze10_$set" | tee -a "$W/bench.txt"
 done
-for cells in 15 20; do
+for cells in $BIG; do
   $U bench maze --input $D/maze${cells}_dfs_heldout.npz --limit "$BIG_LIMIT" \
     --checkpoint "$OUT/maze.pt" --quiet --batch-size 256 --samplers "eb:gamma=0.01" \
     --search none backtrack "${SEARCH[@]}" --out "$W/bench_maze${cells}_dfs" | tee -a "$W/bench.txt"

@@ -1,6 +1,7 @@
-"""Print the README's search tables from the JSON files of ``scripts/bench_search.sh``.
+"""Print the README's search tables from the JSON files of ``scripts/bench_search.sh``, or with
+``--hard`` the table of ``scripts/bench_hard.sh`` (issue 23).
 
-    python scripts/results_tables.py [RESULTS_DIR]      (default docs/results)
+    python scripts/results_tables.py [--hard] [RESULTS_DIR]      (default docs/results)
 
 Every number comes from a bench file; the table names the files, the machine and the dtype that
 wrote them (one machine per table: a table whose files disagree on the machine is refused).
@@ -115,8 +116,53 @@ def maze_table(d: Path) -> str:
     return "\n".join(head + body)
 
 
+HARD_SETS = (
+    ("sudoku9_heldout", "held-out minimal 9x9"),
+    ("sudoku9_hard20", "hard20: minimal, >= 20 plain MRV guesses"),
+    ("sudoku9_hard100", "hard100: minimal, >= 100 plain MRV guesses"),
+    ("sudoku17_2000", "17-clue"),
+    ("maze10_dfs", "10x10 DFS mazes"),
+    ("maze10_open", "10x10 DFS + openings"),
+    ("maze10_wilson", "10x10 Wilson"),
+    ("maze10_kruskal", "10x10 Kruskal"),
+    ("maze10_prim", "10x10 Prim"),
+)
+
+
+def hard_table(d: Path) -> str:
+    """One row per set and way of solving: the model alone, with backtracking, with
+    --propagate and backtracking (``hard_*.json``)."""
+    out, files = [], []
+    for name, title in HARD_SETS:
+        for f in (d / f"hard_{name}.json", d / f"hard_{name}_propagate.json"):
+            if not f.exists():
+                continue
+            files.append(f)
+            for r in rows(f):
+                tag = " + propagate" if r.get("propagate") else ""
+                loop = "yes" if r.get("validator_in_loop") else "no (the model alone)"
+                budget = (r.get("search") or {}).get("max_nfe")
+                back = f"{r['mean_backtracks']:.1f}" if r.get("search") else "-"
+                out.append(f"| {title} | `{label(r, tag)}` | {loop} | {pct(r)} | {nfe(r)} | "
+                           f"{back} | {budget or '-'} |")  # fmt: skip
+    head = [
+        f"Machine: {machine(files)}. Files: `hard_*.json` (first n of each set).",
+        "",
+        "| set | sampler | rules in the loop | solved | NFE mean / median / p90 / max "
+        "| backtracks (mean) | budget |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    return "\n".join(head + out)
+
+
 def main() -> int:
-    d = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/results")
+    args = sys.argv[1:]
+    hard = "--hard" in args
+    args = [a for a in args if a != "--hard"]
+    d = Path(args[0] if args else "docs/results")
+    if hard:
+        print(hard_table(d))
+        return 0
     print(sudoku_table(d))
     print()
     print(maze_table(d))

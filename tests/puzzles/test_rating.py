@@ -149,8 +149,8 @@ def test_solutions_match_the_exact_solver_on_17_clue_puzzles(seventeen):
 
 
 @pytest.mark.slow
-def test_plain_solutions_match_the_exact_solver_on_200_17_clue_puzzles(seventeen):
-    for board in seventeen[:200]:
+def test_plain_solutions_match_the_exact_solver_on_60_17_clue_puzzles(seventeen):
+    for board in seventeen[:60]:  # thousands of plain guesses each: seconds in all
         r = rate(board)
         assert r.count == 1 and np.array_equal(r.solution, solve(board).solution)
 
