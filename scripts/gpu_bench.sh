@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Issue 16 on one GPU, in about 10 minutes: the CUDA tests (strict), batched-solving throughput of
 # the eager and the compiled path, the compiled path's answers against the eager ones, and every
-# README benchmark table (bench_shipped.sh and bench_search.sh) on this one device. Writes
+# README benchmark table (bench_shipped.sh, bench_search.sh and bench_hard.sh without its CPU-only
+# solver comparison) on this one device. Writes
 # gpu_tests.txt, throughput.json, compile.json and results.tar.gz (the bench tables) to OUT.
 # A step that fails is named and the rest still run (one GPU run is rare); the exit status is
 # then 1.
 #
 # Usage (repository root): bash scripts/gpu_bench.sh OUT
-#   TOY=1 bash scripts/gpu_bench.sh OUT    every command on 4 puzzles of one set per family, for a
+#   TOY=1 bash scripts/gpu_bench.sh OUT    every command on 2 puzzles of one set per family, for a
 #                                          CPU check
 set -uo pipefail
 OUT=${1:?usage: bash scripts/gpu_bench.sh OUT}
@@ -18,13 +19,16 @@ t0=$(date +%s)
 status=0
 say() { echo "== $(( $(date +%s) - t0 )) s: $*"; }
 failed() { say "FAILED: $*"; status=1; }
+# The tables so far, bundled after every stage: a run cut off by its time limit still brings
+# back one file with everything done until then (a device run returns a few files, not folders).
+pack() { tar -czf "$OUT/results.tar.gz.tmp" -C "$OUT" tables && mv "$OUT/results.tar.gz.tmp" "$OUT/results.tar.gz"; }
 if [ "${TOY:-0}" = 1 ]; then
   D="$OUT/toy_data"
-  python3 scripts/subset_sets.py benchmarks/data "$D" 4 || failed "toy sets"
-  N=16 BATCH=8 CMP_N=8 CMP_BATCHES=8 MAZE_LIMIT=4
-  export DATA="$D" THROUGHPUT="--n 16 --batch-size 8 --rounds 1 --forward-repeats 1"
-  export OVERHEAD="--repeats 2 --k 2 --cpu-batch 8" REMASK_LIMIT=4
-  export SUDOKU_SETS=sudoku17_2000.txt MAZE_SETS=open
+  python3 scripts/subset_sets.py benchmarks/data "$D" 2 || failed "toy sets"
+  N=8 BATCH=4 CMP_N=4 CMP_BATCHES=4 MAZE_LIMIT=1
+  export DATA="$D" THROUGHPUT="--n 8 --batch-size 4 --rounds 1 --forward-repeats 1"
+  export OVERHEAD="--repeats 2 --k 2 --cpu-batch 8" REMASK_LIMIT=1
+  export SUDOKU_SETS=sudoku17_2000.txt MAZE_SETS=open MAZE_SAMPLERS=eb:gamma=0.01,dus:two_d=true
 else
   D=benchmarks/data N=8192 BATCH=2048 CMP_N=2000 CMP_BATCHES=256,2048 MAZE_LIMIT=500
 fi
@@ -40,9 +44,15 @@ python3 benchmarks/bench_solve_compile.py --input "$D/sudoku9_heldout.npz" --n "
   --batches "$CMP_BATCHES" --json "$OUT/compile.json" || failed "compiled against eager"
 say "README tables"
 UNMASK="$U" bash scripts/bench_shipped.sh "$OUT/tables" || failed "bench_shipped.sh"
+pack
 DEVICE=cuda
 if [ "${TOY:-0}" = 1 ]; then DEVICE=auto; fi
 DEVICE=$DEVICE UNMASK="$U" MAZE_LIMIT=$MAZE_LIMIT bash scripts/bench_search.sh "$OUT/tables" || failed "bench_search.sh"
+pack
+GUESS=0
+if [ "${TOY:-0}" = 1 ]; then GUESS=2; fi
+DEVICE=$DEVICE UNMASK="$U" MAZE_LIMIT=$MAZE_LIMIT GUESS_N=$GUESS bash scripts/bench_hard.sh "$OUT/tables" \
+  || failed "bench_hard.sh"
 say "done"
-tar -czf "$OUT/results.tar.gz" -C "$OUT" tables && rm -rf "$OUT/tables" "$OUT/toy_data"
+pack && rm -rf "$OUT/tables" "$OUT/toy_data"
 exit $status

@@ -90,5 +90,6 @@ def test_gpu_bench_toy(tmp_path):
     throughput = json.loads((tmp_path / "throughput.json").read_text())
     assert throughput["rows"], throughput
     tables = members(tmp_path / "results.tar.gz")
-    assert {"bench_sudoku9_heldout.json", "bench_maze_open.json", "search_sudoku17_2000.json",
-            "search_maze10_open_constrain_remask.json", "overhead.json"} <= tables, tables  # fmt: skip
+    assert {"bench_sudoku17.json", "bench_maze_open.json", "search_sudoku17_2000.json",
+            "search_maze10_open_constrain_remask.json", "overhead.json", "hard_sudoku17_2000.json",
+            "hard_maze10_open_propagate.json", "guess_compare_sudoku9_hard100.json"} <= tables, tables  # fmt: skip
