@@ -20,8 +20,9 @@ import numpy as np
 
 def subset_npz(src: Path, dst: Path, n: int) -> None:
     with np.load(src, allow_pickle=False) as z:
-        count = len(z["puzzles"])
-        arrays = {k: (z[k][:n] if z[k].ndim and len(z[k]) == count else z[k]) for k in z.files}
+        arrays = {k: z[k] for k in z.files}  # each member read (decompressed) once
+    count = len(arrays["puzzles"])
+    arrays = {k: (a[:n] if a.ndim and len(a) == count else a) for k, a in arrays.items()}
     with open(dst, "wb") as f:
         np.savez_compressed(f, **arrays)
 
